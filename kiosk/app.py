@@ -1,0 +1,178 @@
+"""The Flask app factory and what the whole app shares (timetable, clock, secrets)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, jsonify, render_template, request
+from flask_babel import Babel, format_date, get_locale
+from flask_socketio import SocketIO
+from werkzeug.exceptions import HTTPException
+
+from . import db as database
+from .clock import RealClock
+from .live import LiveStore, view
+from .schedule import Schedule, load
+
+_HERE = Path(__file__).resolve().parent
+# In a wheel, static/ and templates/ are copied into the package; in a source checkout
+# they sit at the top level of the repository.
+_ROOT = _HERE if (_HERE / "templates").is_dir() else _HERE.parent
+STATIC = _ROOT / "static"
+TEMPLATES = _ROOT / "templates"
+LANGUAGES = ("fr", "en")
+
+socketio = SocketIO()
+babel = Babel()
+
+
+class Runtime:
+    """What the whole app shares: the timetable, the clock and the secrets."""
+
+    def __init__(self, schedule: Schedule, clock: Any, organiser_token: str):
+        self.schedule = schedule
+        self.clock = clock
+        self.organiser_token = organiser_token
+
+    def room_view(self, db, room: str) -> dict[str, Any]:
+        store = LiveStore(db, self.schedule)
+        return view(self.schedule, store.state(room), self.clock.now(), self.clock.speed)
+
+
+def runtime() -> Runtime:
+    from flask import current_app
+
+    return current_app.extensions["kiosk"]
+
+
+def get_db():
+    """This request's connection, opened on first use and closed at teardown."""
+    if "db" not in g:
+        from flask import current_app
+
+        g.db = database.connect(current_app.config["DATABASE"])
+    return g.db
+
+
+def _close_db(exc: BaseException | None = None) -> None:
+    db = g.pop("db", None)
+    if db is not None:
+        db.conn.close()
+
+
+def select_locale() -> str:
+    """French unless ?lang=en (remembered in a cookie) asks otherwise."""
+    asked = request.args.get("lang")
+    if asked in LANGUAGES:
+        return asked
+    remembered = request.cookies.get("lang")
+    return remembered if remembered in LANGUAGES else "fr"
+
+
+def _security_headers(response):
+    # No inline script or style anywhere, so the policy can be strict: user text that
+    # slipped through escaping still could not run.
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+        "form-action 'self'; frame-ancestors 'self'",
+    )
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    # The organiser link carries the secret: never leak it in a Referer.
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    asked = request.args.get("lang")
+    if asked in LANGUAGES:
+        response.set_cookie("lang", asked, max_age=365 * 86400, samesite="Lax")
+    return response
+
+
+def _http_error(exc: HTTPException):
+    """JSON for the API, a page for people; never a traceback."""
+    if request.path.startswith("/api/"):
+        return jsonify(error=exc.name.lower().replace(" ", "_"), message=exc.description), exc.code
+    return render_template("error.html", code=exc.code, message=exc.description), exc.code
+
+
+def hm(moment) -> str:
+    """A time of day as the audience reads it: « 10 h 05 » in French, 10:05 in English."""
+    if str(get_locale()) == "fr":
+        return f"{moment.hour} h {moment.minute:02d}"
+    return f"{moment.hour}:{moment.minute:02d}"
+
+
+def longdate(day) -> str:
+    return format_date(day, "full")
+
+
+def _template_globals() -> dict[str, Any]:
+    from .i18n import js_strings
+
+    return {"js_strings": js_strings, "languages": LANGUAGES, "get_locale": get_locale}
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: timetable checked, database migrated, secrets ready."""
+    app = Flask(
+        __name__,
+        static_folder=str(STATIC),
+        template_folder=str(TEMPLATES),
+        instance_relative_config=False,
+    )
+    app.config.from_mapping(
+        DATABASE="kiosk.db",
+        SCHEDULE=None,  # the bundled colloque
+        CLOCK=None,  # RealClock in the event's zone
+        ASYNC_MODE=None,  # let Flask-SocketIO pick (gevent when `kiosk serve` runs)
+        PUBLIC_URL=None,  # base of the phone programme's QR code; defaults to the request's
+        ORGANISER_TOKEN=os.environ.get("KIOSK_ORGANISER_TOKEN") or None,
+        BABEL_DEFAULT_LOCALE="fr",
+        BABEL_TRANSLATION_DIRECTORIES=str(_HERE / "translations"),
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_HTTPONLY=True,
+        JSON_SORT_KEYS=False,
+    )
+    if test_config:
+        app.config.from_mapping(test_config)
+
+    schedule = app.config["SCHEDULE"]
+    if not isinstance(schedule, Schedule):
+        schedule = load(schedule)
+    clock = app.config["CLOCK"] or RealClock(schedule.event.tz)
+
+    db = database.connect(app.config["DATABASE"])
+    try:
+        database.migrate(db)
+        app.secret_key = database.secret(db, "flask_secret_key")
+        token = database.secret(db, "organiser_token", app.config["ORGANISER_TOKEN"])
+    finally:
+        db.conn.close()
+    app.extensions["kiosk"] = Runtime(schedule, clock, token)
+
+    app.teardown_appcontext(_close_db)
+    app.register_error_handler(HTTPException, _http_error)
+    app.context_processor(_template_globals)
+    app.add_template_filter(hm)
+    app.add_template_filter(longdate)
+    app.after_request(_security_headers)
+    babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": False}
+
+    from .views import api, organiser, public
+
+    app.register_blueprint(public.bp)
+    app.register_blueprint(organiser.bp)
+    app.register_blueprint(api.bp)
+
+    from . import events  # noqa: F401 - registers the Socket.IO handlers
+
+    socketio.init_app(
+        app,
+        async_mode=app.config["ASYNC_MODE"],
+        # A screen must notice a dead link within 10 s to show « reconnexion… »:
+        # a ping every 4 s, answered within 5 s.
+        ping_interval=4,
+        ping_timeout=5,
+    )
+    return app

@@ -1,0 +1,145 @@
+"""The `kiosk` command: serve the day, check a timetable, print the organiser link."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from .schedule import ScheduleError
+
+DEFAULT_DB = "kiosk.db"
+
+
+def _schedule_option(f):
+    return click.option(
+        "--schedule", "schedule_path", type=click.Path(dir_okay=False), default=None,
+        help="Timetable file (default: the bundled colloque of 3 July 2023).",
+    )(f)
+
+
+def _db_option(f):
+    return click.option(
+        "--db", "db_path", default=DEFAULT_DB, show_default=True, type=click.Path(dir_okay=False),
+        help="SQLite file holding the live state and secrets (created if missing).",
+    )(f)
+
+
+def organiser_link(host: str, port: int, token: str) -> str:
+    shown = "localhost" if host in ("0.0.0.0", "::", "127.0.0.1") else host
+    return f"http://{shown}:{port}/organiser?token={token}"
+
+
+@click.group()
+@click.version_option(package_name="kiosk")
+def cli() -> None:
+    """Live room screens and organiser tablet for a conference day."""
+
+
+@cli.command()
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
+def check(file: str | None) -> None:
+    """Check a timetable and summarise it; exit 1 with the place of the first problem.
+
+    Example: kiosk check schedule.yaml
+    """
+    from .schedule import load
+
+    try:
+        schedule = load(file)
+    except ScheduleError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"OK: {schedule.event.title}")
+    for room in schedule.rooms:
+        blocks = schedule.blocks_in(room.id)
+        turns = sum(len(b.turns) for b in blocks)
+        click.echo(f"  {room.name} ({room.id}): {len(blocks)} blocks, {turns} turns, "
+                   f"{blocks[0].start:%H:%M}–{blocks[-1].end:%H:%M}")
+
+
+@cli.command()
+@click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
+@_db_option
+@_schedule_option
+@click.option("--clock", "clock_start", default=None, metavar="YYYY-MM-DDTHH:MM",
+              help="Run a simulated clock from this moment (in the event's time zone).")
+@click.option("--speed", default=1.0, show_default=True, type=float,
+              help="How fast the simulated clock runs (60: one minute per second).")
+@click.option("--public-url", default=None, metavar="URL",
+              help="Address phones use to reach this server (for the QR code); "
+                   "default: the address the screen was opened with.")
+def serve(host, port, db_path, schedule_path, clock_start, speed, public_url) -> None:
+    """Serve the screens, tablet and programme (gevent: one process, many websockets).
+
+    Example: kiosk serve --clock 2023-07-03T08:55 --speed 60
+    """
+    from gevent import monkey
+
+    # gevent must patch the standard library before sockets and threads are used;
+    # `main()` already did when the command line asks for `serve`.
+    if not monkey.is_module_patched("socket"):
+        monkey.patch_all()
+    from .app import create_app, socketio
+    from .clock import SimulatedClock, parse_start
+    from .events import run_ticker
+    from .schedule import load
+
+    try:
+        schedule = load(schedule_path)
+    except ScheduleError as exc:
+        raise click.ClickException(str(exc)) from None
+    if speed <= 0:
+        raise click.BadParameter("must be positive", param_hint="--speed")
+    clock = None
+    if clock_start:
+        try:
+            clock = SimulatedClock(parse_start(clock_start, schedule.event.tz), speed)
+        except ValueError:
+            raise click.BadParameter(
+                f"{clock_start!r} is not a moment like 2023-07-03T08:55", param_hint="--clock"
+            ) from None
+    app = create_app({
+        "DATABASE": db_path,
+        "SCHEDULE": schedule,
+        "CLOCK": clock,
+        "ASYNC_MODE": "gevent",
+        "PUBLIC_URL": public_url,
+    })
+    token = app.extensions["kiosk"].organiser_token
+    click.echo(f"kiosk: {schedule.event.title}")
+    click.echo(f"  screens:   http://localhost:{port}/screen/{schedule.rooms[0].id}")
+    click.echo(f"  programme: http://localhost:{port}/programme")
+    click.echo(f"  organiser: {organiser_link(host, port, token)}")
+    if clock:
+        click.echo(f"  simulated clock from {clock.start:%Y-%m-%d %H:%M} at ×{speed:g}")
+    sys.stdout.flush()
+    socketio.start_background_task(run_ticker, app)
+    socketio.run(app, host=host, port=port, log_output=False)
+
+
+@cli.command("organiser-link")
+@_db_option
+@click.option("--host", default="localhost", show_default=True, help="Host name in the link.")
+@click.option("--port", default=5000, show_default=True, type=int, help="Port in the link.")
+def organiser_link_command(db_path, host, port) -> None:
+    """Print the organiser link (it carries the secret: share it with organisers only).
+
+    Example: kiosk organiser-link --host 192.168.1.20
+    """
+    from . import db as database
+
+    db = database.connect(db_path)
+    database.migrate(db)
+    token = database.secret(db, "organiser_token", os.environ.get("KIOSK_ORGANISER_TOKEN"))
+    click.echo(organiser_link(host, port, token))
+
+
+def main() -> None:
+    # Patch before anything imports socket or threading, as gevent requires.
+    if len(sys.argv) > 1 and sys.argv[1] == "serve":
+        from gevent import monkey
+
+        monkey.patch_all()
+    cli()

@@ -1,0 +1,101 @@
+"""The SQLite file: connection settings, migrations, write transactions, settings.
+
+Every write goes through `transaction()`, which takes SQLite's write lock up front
+(BEGIN IMMEDIATE) so two writers never deadlock on a lock upgrade, and keeps it short.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from sqlite_utils import Database
+
+
+def connect(path: str) -> Database:
+    """Open the database file with the settings every connection needs."""
+    # isolation_level=None: we issue BEGIN ourselves, so no implicit transaction
+    # can hold the write lock between two statements.
+    conn = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    # NORMAL in WAL mode survives a killed process (kill -9); only a power cut can lose
+    # the last transactions, which the fsync of FULL would cost on every write.
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=10000")
+    return Database(conn)
+
+
+@contextmanager
+def transaction(db: Database) -> Iterator[Database]:
+    """One short write transaction holding the write lock from its first statement."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def _create_settings_and_room_states(db: Database) -> None:
+    db["settings"].create({"key": str, "value": str}, pk="key")
+    db["room_states"].create(
+        {
+            "room": str,
+            "version": int,
+            "mode": str,
+            "block_id": str,
+            "turn_index": int,
+            "delay_minutes": int,
+            "message": str,
+            "updated_at": str,
+        },
+        pk="room",
+        not_null={"version", "mode", "delay_minutes"},
+        defaults={"version": 0, "mode": "auto", "delay_minutes": 0},
+    )
+
+
+# Append only: a migration, once released, never changes; the schema moves forward by
+# adding a new one at the end.
+MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
+    ("0001_settings_and_room_states", _create_settings_and_room_states),
+]
+
+
+def migrate(db: Database) -> list[str]:
+    """Apply the migrations this file has not seen yet; return their names."""
+    applied = []
+    with transaction(db):
+        if "migrations" not in db.table_names():
+            db["migrations"].create({"name": str, "applied_at": str}, pk="name")
+        done = {row["name"] for row in db["migrations"].rows}
+        for name, step in MIGRATIONS:
+            if name not in done:
+                step(db)
+                db["migrations"].insert(
+                    {"name": name, "applied_at": dt.datetime.now(dt.UTC).isoformat()}
+                )
+                applied.append(name)
+    return applied
+
+
+def get_setting(db: Database, key: str) -> str | None:
+    row = db.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchone()
+    return row[0] if row else None
+
+
+def secret(db: Database, key: str, override: str | None = None) -> str:
+    """The secret stored under key, generated once (256 bits) unless override is given."""
+    if override:
+        return override
+    with transaction(db):
+        value = get_setting(db, key)
+        if value is None:
+            value = secrets.token_urlsafe(32)
+            db["settings"].insert({"key": key, "value": value})
+    return value

@@ -1,0 +1,118 @@
+"""Socket.IO: every screen, tablet and phone gets its room's full state, and every change.
+
+Clients send:
+- `join` {"room": id} or {"rooms": [ids]}  (anyone) -> a `state` event per room now,
+  then one after every change. Clients re-join after each reconnection, so a screen
+  resyncs by itself after a network cut or a server restart.
+- `command` {"room", "action", "version"?, ...}  (organiser only) -> acknowledged with
+  {"ok": true, "state": …} or {"ok": false, "status", "error", "message"}; the new
+  state is broadcast to the room.
+
+The server sends `state` (the object of GET /api/rooms/<room>/state) to a room's channel
+after each command, and when the clock moves a room into another block or pause.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import session
+from flask_socketio import emit, join_room
+
+from . import db as database
+from .app import get_db, runtime, socketio
+from .auth import fingerprint, session_is_organiser, token_is_organiser
+from .live import CommandError, LiveStore, signature
+
+STATUS = {"invalid": 400, "not_found": 404, "stale": 409, "at_end": 409, "at_start": 409}
+
+
+def channel(room: str) -> str:
+    return f"room:{room}"
+
+
+def run_command(room: str, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """Apply an organiser command and broadcast the room's new state; return it."""
+    rt = runtime()
+    if not isinstance(payload, dict):
+        raise CommandError("invalid", "The body must be a JSON object.")
+    version = payload.get("version")
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+        raise CommandError("invalid", "'version' must be a whole number.")
+    db = get_db()
+    LiveStore(db, rt.schedule).perform(room, action, payload, rt.clock.now(), version)
+    data = rt.room_view(db, room)
+    socketio.emit("state", data, to=channel(room))
+    return data
+
+
+@socketio.on("connect")
+def on_connect(auth: Any = None) -> None:
+    """Anyone may connect and watch; a token in `auth` gives organiser rights."""
+    if isinstance(auth, dict) and token_is_organiser(auth.get("token")):
+        session["organiser"] = fingerprint(runtime().organiser_token)
+
+
+@socketio.on("join")
+def on_join(data: Any) -> dict[str, Any]:
+    """A screen, tablet or phone asks to follow rooms; it gets their state at once."""
+    rt = runtime()
+    rooms = []
+    if isinstance(data, dict):
+        rooms = data.get("rooms") if "rooms" in data else [data.get("room")]
+    if not isinstance(rooms, list) or not rooms or any(
+        not isinstance(r, str) or rt.schedule.room(r) is None for r in rooms
+    ):
+        return {"ok": False, "error": "not_found", "message": "Unknown room."}
+    db = get_db()
+    for room in rooms:
+        join_room(channel(room))
+        emit("state", rt.room_view(db, room))
+    return {"ok": True}
+
+
+@socketio.on("command")
+def on_command(data: Any) -> dict[str, Any]:
+    """The organiser's tablet steers a room; refused for anyone else."""
+    if not session_is_organiser():
+        return {"ok": False, "status": 403, "error": "forbidden",
+                "message": "Organiser secret required."}
+    if not isinstance(data, dict):
+        return {"ok": False, "status": 400, "error": "invalid",
+                "message": "The command must be an object."}
+    try:
+        state = run_command(str(data.get("room")), str(data.get("action")), data)
+    except CommandError as exc:
+        reply = {"ok": False, "status": STATUS.get(exc.code, 400), "error": exc.code,
+                 "message": exc.message}
+        if exc.state is not None:
+            reply["state"] = runtime().room_view(get_db(), exc.state.room)
+        return reply
+    return {"ok": True, "state": state}
+
+
+def tick(app, db, last: dict[str, tuple]) -> list[str]:
+    """Broadcast the rooms whose screen the clock has changed since the last tick."""
+    rt = app.extensions["kiosk"]
+    changed = []
+    for room in rt.schedule.rooms:
+        data = rt.room_view(db, room.id)
+        mark = signature(data)
+        if last.get(room.id) != mark:
+            if room.id in last:
+                socketio.emit("state", data, to=channel(room.id))
+                changed.append(room.id)
+            last[room.id] = mark
+    return changed
+
+
+def run_ticker(app, interval: float = 1.0) -> None:
+    """Background task of `kiosk serve`: follows the clock across block boundaries."""
+    db = database.connect(app.config["DATABASE"])
+    last: dict[str, tuple] = {}
+    while True:
+        try:
+            tick(app, db, last)
+        except Exception:  # a failed tick must not stop screens following the clock
+            app.logger.exception("clock tick failed")
+        socketio.sleep(interval)

@@ -1,0 +1,383 @@
+"""The event's timetable: schedule.yaml read into frozen dataclasses, or one clear error.
+
+No Flask here: the CLI, the server and the tests all load timetables through `load()`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+BUNDLED = Path(__file__).resolve().parent / "schedule.yaml"
+if not BUNDLED.exists():  # running from a source checkout: the file sits at the top level
+    BUNDLED = Path(__file__).resolve().parent.parent / "schedule.yaml"
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+KINDS = ("session", "break")
+
+
+class ScheduleError(Exception):
+    """A timetable that cannot be used; the message names the file and the place."""
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    civility: str | None = None
+    function: str | None = None
+    role: str | None = None
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.civility} {self.name}" if self.civility else self.name
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "civility": self.civility,
+            "name": self.name,
+            "display_name": self.display_name,
+            "function": self.function,
+            "role": self.role,
+        }
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One turn at the microphone: a speaker, or a role alone (« Débat avec la salle »)."""
+
+    role: str | None
+    speaker: Person | None
+
+    def to_json(self) -> dict[str, Any]:
+        person = self.speaker.to_json() if self.speaker else {}
+        return {
+            "role": self.role,
+            "name": person.get("name"),
+            "civility": person.get("civility"),
+            "display_name": person.get("display_name"),
+            "function": person.get("function"),
+        }
+
+
+@dataclass(frozen=True)
+class Block:
+    id: str
+    room: str
+    start: dt.datetime
+    end: dt.datetime
+    kind: str
+    label: str
+    title: str | None
+    description: str | None
+    moderators: tuple[Person, ...]
+    turns: tuple[Turn, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "room": self.room,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "kind": self.kind,
+            "label": self.label,
+            "title": self.title,
+            "description": self.description,
+            "moderators": [m.to_json() for m in self.moderators],
+            "turns": [t.to_json() for t in self.turns],
+        }
+
+
+@dataclass(frozen=True)
+class Room:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Event:
+    title: str
+    date: dt.date
+    timezone: str
+    organiser: str | None = None
+    venue: str | None = None
+    description: str | None = None
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    event: Event
+    rooms: tuple[Room, ...]
+    blocks: tuple[Block, ...]  # sorted by room, then start
+
+    def room(self, room_id: str) -> Room | None:
+        return next((r for r in self.rooms if r.id == room_id), None)
+
+    def blocks_in(self, room_id: str) -> tuple[Block, ...]:
+        return tuple(b for b in self.blocks if b.room == room_id)
+
+    def block(self, block_id: str) -> Block | None:
+        return next((b for b in self.blocks if b.id == block_id), None)
+
+    def to_json(self) -> dict[str, Any]:
+        e = self.event
+        return {
+            "event": {
+                "title": e.title,
+                "organiser": e.organiser,
+                "date": e.date.isoformat(),
+                "venue": e.venue,
+                "timezone": e.timezone,
+                "description": e.description,
+            },
+            "rooms": [{"id": r.id, "name": r.name} for r in self.rooms],
+            "blocks": [b.to_json() for b in self.blocks],
+        }
+
+
+# --- reading YAML while keeping line numbers -------------------------------------------
+
+
+class _LineDict(dict):
+    line = 0
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML that remembers where each mapping starts and leaves 08:30 a string.
+
+    YAML 1.1 reads an unquoted 08:30 as the base-60 integer 510; organisers write times
+    unquoted, so such scalars stay text and are parsed as times below.
+    """
+
+    def construct_mapping(self, node, deep=False):
+        mapping = _LineDict(super().construct_mapping(node, deep=deep))
+        mapping.line = node.start_mark.line + 1
+        return mapping
+
+    def construct_yaml_int(self, node):
+        if ":" in node.value:
+            return node.value
+        return super().construct_yaml_int(node)
+
+    def construct_yaml_float(self, node):
+        if ":" in node.value:
+            return node.value
+        return super().construct_yaml_float(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:map", _Loader.construct_mapping)
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
+_Loader.add_constructor("tag:yaml.org,2002:float", _Loader.construct_yaml_float)
+
+
+class _Reader:
+    """Turns the parsed YAML into dataclasses, raising ScheduleError with the place."""
+
+    def __init__(self, source: str):
+        self.source = source
+
+    def fail(self, where: Any, message: str) -> ScheduleError:
+        line = getattr(where, "line", None)
+        place = f"{self.source}, line {line}" if line else self.source
+        return ScheduleError(f"{place}: {message}")
+
+    def mapping(self, value: Any, what: str, parent: Any) -> _LineDict:
+        if not isinstance(value, dict):
+            raise self.fail(parent, f"{what} must be a mapping of keys to values")
+        return value  # type: ignore[return-value]
+
+    def keys(self, data: _LineDict, what: str, required: tuple, optional: tuple) -> None:
+        unknown = sorted(set(map(str, data)) - set(required) - set(optional))
+        if unknown:
+            allowed = ", ".join((*required, *optional))
+            raise self.fail(data, f"{what}: unknown key '{unknown[0]}' (allowed: {allowed})")
+        for key in required:
+            if data.get(key) in (None, ""):
+                raise self.fail(data, f"{what}: missing '{key}'")
+
+    def text(self, data: _LineDict, key: str, what: str) -> str | None:
+        value = data.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise self.fail(data, f"{what}: '{key}' must be text")
+        value = " ".join(str(value).split())
+        return value or None
+
+    def ident(self, data: _LineDict, what: str) -> str:
+        value = data.get("id")
+        if not isinstance(value, str) or not _ID.match(value):
+            raise self.fail(
+                data,
+                f"{what}: id {value!r} must be letters, digits, '-' or '_' (at most 64)",
+            )
+        return value
+
+    def time(self, data: _LineDict, key: str, what: str, date: dt.date, tz: ZoneInfo):
+        value = data.get(key)
+        match = _TIME.match(str(value).strip()) if isinstance(value, str) else None
+        if not match:
+            raise self.fail(data, f"{what}: {key} {value!r} is not a time of day like \"09:30\"")
+        local = dt.datetime.combine(date, dt.time(int(match[1]), int(match[2])))
+        return local.replace(tzinfo=tz)
+
+    def person(self, data: Any, what: str, parent: Any, role_only_ok: bool) -> Turn:
+        data = self.mapping(data, what, parent)
+        self.keys(data, what, (), ("civility", "name", "function", "role"))
+        name = self.text(data, "name", what)
+        role = self.text(data, "role", what)
+        civility = self.text(data, "civility", what)
+        function = self.text(data, "function", what)
+        if name is None:
+            if not role_only_ok:
+                raise self.fail(data, f"{what}: missing 'name'")
+            if role is None:
+                raise self.fail(data, f"{what}: missing 'name' (or a 'role' for a turn "
+                                      "without a speaker, such as « Débat avec la salle »)")
+            if civility or function:
+                raise self.fail(data, f"{what}: missing 'name' for civility/function")
+            return Turn(role=role, speaker=None)
+        return Turn(role=role, speaker=Person(name, civility, function, role))
+
+    def people(self, data: _LineDict, key: str, what: str, role_only_ok: bool) -> tuple:
+        items = data.get(key) or []
+        if not isinstance(items, list):
+            raise self.fail(data, f"{what}: '{key}' must be a list")
+        return tuple(
+            self.person(item, f"{what}, {key} #{i + 1}", data, role_only_ok)
+            for i, item in enumerate(items)
+        )
+
+    def event(self, root: _LineDict) -> Event:
+        data = self.mapping(root.get("event"), "'event'", root)
+        what = "event"
+        self.keys(data, what, ("title", "date", "timezone"),
+                  ("organiser", "venue", "description"))
+        date = data["date"]
+        if isinstance(date, str):
+            try:
+                date = dt.date.fromisoformat(date)
+            except ValueError:
+                raise self.fail(data, f"event: date {date!r} is not YYYY-MM-DD") from None
+        if not isinstance(date, dt.date) or isinstance(date, dt.datetime):
+            raise self.fail(data, f"event: date {date!r} is not YYYY-MM-DD")
+        timezone = self.text(data, "timezone", what) or ""
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise self.fail(data, f"event: unknown timezone {timezone!r}") from None
+        return Event(
+            title=self.text(data, "title", what) or "",
+            date=date,
+            timezone=timezone,
+            organiser=self.text(data, "organiser", what),
+            venue=self.text(data, "venue", what),
+            description=self.text(data, "description", what),
+        )
+
+    def rooms(self, root: _LineDict) -> tuple[Room, ...]:
+        items = root.get("rooms")
+        if not isinstance(items, list) or not items:
+            raise self.fail(root, "'rooms' must list at least one room")
+        rooms: list[Room] = []
+        for i, item in enumerate(items):
+            data = self.mapping(item, f"room #{i + 1}", root)
+            self.keys(data, f"room #{i + 1}", ("id", "name"), ())
+            room_id = self.ident(data, f"room #{i + 1}")
+            if any(r.id == room_id for r in rooms):
+                raise self.fail(data, f"room '{room_id}': duplicate id")
+            rooms.append(Room(room_id, self.text(data, "name", f"room '{room_id}'") or ""))
+        return tuple(rooms)
+
+    def blocks(self, root: _LineDict, event: Event, rooms: tuple[Room, ...]) -> tuple:
+        items = root.get("blocks")
+        if not isinstance(items, list) or not items:
+            raise self.fail(root, "'blocks' must list at least one block")
+        blocks: list[Block] = []
+        room_ids = [r.id for r in rooms]
+        for i, item in enumerate(items):
+            data = self.mapping(item, f"block #{i + 1}", root)
+            block_id = self.ident(data, f"block #{i + 1}")
+            what = f"block '{block_id}'"
+            self.keys(data, what, ("id", "start", "end", "label"),
+                      ("room", "kind", "title", "description", "moderators", "turns"))
+            if any(b.id == block_id for b in blocks):
+                raise self.fail(data, f"{what}: duplicate id")
+            room = data.get("room", room_ids[0] if len(room_ids) == 1 else None)
+            if room not in room_ids:
+                raise self.fail(data, f"{what}: room {room!r} is not one of {room_ids}")
+            kind = data.get("kind", "session")
+            if kind not in KINDS:
+                raise self.fail(data, f"{what}: kind {kind!r} must be one of {list(KINDS)}")
+            start = self.time(data, "start", what, event.date, event.tz)
+            end = self.time(data, "end", what, event.date, event.tz)
+            if end <= start:
+                raise self.fail(data, f"{what}: end {end:%H:%M} is not after start {start:%H:%M}")
+            blocks.append(Block(
+                id=block_id,
+                room=room,
+                start=start,
+                end=end,
+                kind=kind,
+                label=self.text(data, "label", what) or "",
+                title=self.text(data, "title", what),
+                description=self.text(data, "description", what),
+                moderators=tuple(t.speaker for t in self.people(data, "moderators", what, False)),
+                turns=self.people(data, "turns", what, True),
+            ))
+            self._lines[block_id] = data.line
+        ordered = sorted(blocks, key=lambda b: (room_ids.index(b.room), b.start))
+        for before, after in zip(ordered, ordered[1:], strict=False):
+            if before.room == after.room and after.start < before.end:
+                raise ScheduleError(
+                    f"{self.source}, line {self._lines[after.id]}: block '{after.id}' "
+                    f"({after.start:%H:%M}) overlaps block '{before.id}' "
+                    f"(until {before.end:%H:%M}) in room '{after.room}'"
+                )
+        return tuple(ordered)
+
+    def read(self, text: str) -> Schedule:
+        self._lines: dict[str, int] = {}
+        try:
+            root = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = f", line {mark.line + 1}" if mark else ""
+            raise ScheduleError(f"{self.source}{line}: YAML syntax error: {exc.problem}") from None
+        except yaml.YAMLError as exc:
+            raise ScheduleError(f"{self.source}: YAML syntax error: {exc}") from None
+        if not isinstance(root, dict):
+            raise ScheduleError(f"{self.source}: expected a mapping with event, rooms, blocks")
+        self.keys(root, "top level", ("event", "rooms", "blocks"), ())
+        event = self.event(root)
+        rooms = self.rooms(root)
+        return Schedule(event, rooms, self.blocks(root, event, rooms))
+
+
+def parse(text: str, source: str = "<schedule>") -> Schedule:
+    """Read a timetable from YAML text; raise ScheduleError naming the place of a problem."""
+    return _Reader(source).read(text)
+
+
+def load(path: str | Path | None = None) -> Schedule:
+    """Read a timetable file (the bundled colloque when no path is given)."""
+    path = Path(path) if path else BUNDLED
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScheduleError(f"{path}: no such file") from None
+    except UnicodeDecodeError as exc:
+        raise ScheduleError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise ScheduleError(f"{path}: cannot be read ({exc.strerror})") from None
+    return parse(text, str(path))

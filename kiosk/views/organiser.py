@@ -1,0 +1,59 @@
+"""The organiser's tablet: log in with the organiser secret, then steer the rooms."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+from ..app import get_db, runtime
+from ..auth import csrf_ok, csrf_token, log_in_organiser, session_is_organiser, token_is_organiser
+
+bp = Blueprint("organiser", __name__, url_prefix="/organiser")
+
+
+def _login_page(error: str | None = None, status: int = 200):
+    return render_template("login.html", error=error, csrf=csrf_token()), status
+
+
+@bp.get("")
+def tablet():
+    """The tablet page; the organiser link (?token=…) logs the browser in once."""
+    token = request.args.get("token")
+    if token is not None:
+        if not token_is_organiser(token):
+            return _login_page(_("This organiser link is not valid."), 403)
+        log_in_organiser()
+        # Drop the secret from the address bar and history.
+        return redirect(url_for("organiser.tablet"))
+    if not session_is_organiser():
+        return _login_page()
+    rt = runtime()
+    db = get_db()
+    boot = {
+        "rooms": [r.id for r in rt.schedule.rooms],
+        "states": {r.id: rt.room_view(db, r.id) for r in rt.schedule.rooms},
+        "timezone": rt.schedule.event.timezone,
+        "locale": str(get_locale()),
+    }
+    return render_template("organiser.html", schedule=rt.schedule, boot=boot,
+                           csrf=csrf_token())
+
+
+@bp.post("/login")
+def login():
+    """The login form: the organiser types the secret."""
+    if not csrf_ok(request.form.get("csrf")):
+        return _login_page(_("The form expired; please try again."), 403)
+    if not token_is_organiser(request.form.get("token", "").strip()):
+        return _login_page(_("This organiser code is not valid."), 403)
+    log_in_organiser()
+    return redirect(url_for("organiser.tablet"))
+
+
+@bp.post("/logout")
+def logout():
+    """Forget this browser's organiser session."""
+    if csrf_ok(request.form.get("csrf")):
+        session.clear()
+    return redirect(url_for("organiser.tablet"))

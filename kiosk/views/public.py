@@ -1,0 +1,74 @@
+"""Public, read-only pages: room screens, the phone programme, the QR code."""
+
+from __future__ import annotations
+
+import io
+
+import qrcode
+import qrcode.image.svg
+from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask_babel import get_locale
+
+from ..app import get_db, runtime
+
+bp = Blueprint("public", __name__)
+
+
+def programme_url() -> str:
+    from flask import current_app
+
+    base = current_app.config["PUBLIC_URL"] or request.host_url
+    return base.rstrip("/") + url_for("public.programme")
+
+
+@bp.get("/")
+def index():
+    """A landing page linking each audience to its page."""
+    return render_template("index.html", schedule=runtime().schedule)
+
+
+@bp.get("/screen/<room>")
+def screen(room: str):
+    """The room's TV or projector."""
+    rt = runtime()
+    if rt.schedule.room(room) is None:
+        abort(404)
+    boot = {
+        "room": room,
+        "state": rt.room_view(get_db(), room),
+        "blocks": [b.to_json() for b in rt.schedule.blocks_in(room)],
+        "timezone": rt.schedule.event.timezone,
+        "locale": str(get_locale()),
+    }
+    return render_template("screen.html", schedule=rt.schedule, boot=boot,
+                           programme_url=programme_url())
+
+
+@bp.get("/programme")
+def programme():
+    """The whole day on a phone, the current item highlighted live."""
+    rt = runtime()
+    db = get_db()
+    boot = {
+        "rooms": [r.id for r in rt.schedule.rooms],
+        "states": {r.id: rt.room_view(db, r.id) for r in rt.schedule.rooms},
+        "timezone": rt.schedule.event.timezone,
+        "locale": str(get_locale()),
+    }
+    return render_template("programme.html", schedule=rt.schedule, boot=boot)
+
+
+@bp.get("/qr/programme.svg")
+def programme_qr():
+    """QR code of the phone programme's address, for the room screens."""
+    image = qrcode.make(
+        programme_url(),
+        image_factory=qrcode.image.svg.SvgPathImage,
+        box_size=10,
+        border=2,
+        error_correction=qrcode.constants.ERROR_CORRECT_M,
+    )
+    out = io.BytesIO()
+    image.save(out)
+    return Response(out.getvalue(), mimetype="image/svg+xml",
+                    headers={"Cache-Control": "public, max-age=300"})

@@ -1,0 +1,117 @@
+/* Shared by the screen, tablet and phone pages: the socket link, the server clock,
+   time formatting in the event's zone, and the timetable logic used while offline.
+   Every piece of user text goes into the page through textContent, never as HTML. */
+"use strict";
+
+const Kiosk = (() => {
+  const readJSON = (id) => {
+    const node = document.getElementById(id);
+    return node ? JSON.parse(node.textContent) : {};
+  };
+  const boot = readJSON("boot");
+  const t = readJSON("i18n");
+
+  /* The clock shows server time (a simulated clock may run faster than real time):
+     each state carries server_time and clock_speed, and the page extrapolates. */
+  const clock = {
+    base: Date.now(),
+    at: Date.now(),
+    speed: 1,
+    set(state) {
+      this.base = Date.parse(state.server_time);
+      this.at = Date.now();
+      this.speed = state.clock_speed || 1;
+    },
+    now() {
+      return this.base + (Date.now() - this.at) * this.speed;
+    },
+  };
+
+  const tz = boot.timezone || "Europe/Paris";
+  const lang = boot.locale || document.documentElement.lang || "fr";
+  const parts = new Intl.DateTimeFormat("en-GB", {
+    timeZone: tz, hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+  });
+
+  /* « 10 h 05 » in French, 10:05 in English, always in the event's time zone. */
+  function hm(moment) {
+    const p = {};
+    for (const part of parts.formatToParts(new Date(moment))) p[part.type] = part.value;
+    const h = String(Number(p.hour));
+    return lang === "fr" ? `${h} h ${p.minute}` : `${h}:${p.minute}`;
+  }
+
+  function fill(template, values) {
+    return template.replace(/\{(\w+)\}/g, (_, key) => String(values[key] ?? ""));
+  }
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = text;
+    return node;
+  }
+
+  const minutes = (n) => n * 60000;
+
+  function shifted(block, delay) {
+    return Object.assign({}, block, {
+      planned_start: block.start,
+      start: new Date(Date.parse(block.start) + minutes(delay)).toISOString(),
+      end: new Date(Date.parse(block.end) + minutes(delay)).toISOString(),
+    });
+  }
+
+  /* The same rule as kiosk/live.py locate(): used only while the link is down, so a
+     screen in auto mode keeps following the timetable it already has. */
+  function followTimetable(state, blocks, now) {
+    const moment = now - minutes(state.delay_minutes);
+    let previous = null;
+    for (let i = 0; i < blocks.length; i++) {
+      const b = blocks[i];
+      const following = blocks[i + 1] || null;
+      const next = (x) => (x ? shifted(x, state.delay_minutes) : null);
+      if (moment < Date.parse(b.start)) {
+        return Object.assign({}, state, {
+          phase: previous ? "break" : "before", session: null, speaker: null,
+          turn_index: null, next: next(b),
+        });
+      }
+      if (moment < Date.parse(b.end)) {
+        return Object.assign({}, state, {
+          phase: b.kind === "break" ? "break" : "session", session: b, speaker: null,
+          turn_index: null, next: next(following),
+        });
+      }
+      previous = b;
+    }
+    return Object.assign({}, state, {
+      phase: "after", session: null, speaker: null, turn_index: null, next: null,
+    });
+  }
+
+  /* Connect, join the rooms, and get the full state now and after every change.
+     socket.io reconnects by itself; on each reconnection the page joins again and
+     so resyncs, whatever it missed. */
+  function connect(rooms, onState, onLink) {
+    const socket = io({ reconnectionDelayMax: 3000 });
+    socket.on("connect", () => {
+      socket.emit("join", { rooms });
+      onLink(true);
+    });
+    socket.on("disconnect", () => onLink(false));
+    socket.on("connect_error", () => onLink(false));
+    socket.on("state", (state) => {
+      clock.set(state);
+      onState(state);
+    });
+    return socket;
+  }
+
+  function delayText(n) {
+    if (!n) return "";
+    return n > 0 ? fill(t.late, { n }) : fill(t.early, { n: -n });
+  }
+
+  return { boot, t, clock, hm, fill, el, connect, followTimetable, delayText };
+})();

@@ -1,0 +1,165 @@
+/* The organiser's tablet: big buttons that send commands to the JSON API (with the
+   state version they were issued against, so a double tap never skips two speakers),
+   and a view of every room kept live over the socket. */
+"use strict";
+
+(() => {
+  const { boot, t, clock, hm, fill, connect, delayText } = Kiosk;
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const $ = (id) => document.getElementById(id);
+  const states = Object.assign({}, boot.states);
+  let room = localStorage.getItem("kiosk-room");
+  if (!boot.rooms.includes(room)) room = boot.rooms[0];
+  let online = false;
+  let busy = false;
+  let toastTimer = null;
+
+  function toast(text, kind) {
+    const box = $("toast");
+    box.textContent = text;
+    box.dataset.kind = kind;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(() => { box.textContent = ""; }, 6000);
+  }
+
+  function render() {
+    const s = states[room];
+    if (!s) return;
+    document.body.dataset.version = s.version;
+    $("mode").textContent = s.mode === "auto" ? `⏱ ${t.mode_auto}` : `✋ ${t.mode_manual}`;
+    $("mode").dataset.mode = s.mode;
+    const drift = $("drift");
+    drift.hidden = !s.drift_minutes;
+    drift.textContent = s.drift_minutes > 0
+      ? `⚠ ${fill(t.drift_late, { n: s.drift_minutes })}`
+      : `⚠ ${fill(t.drift_early, { n: -s.drift_minutes })}`;
+    $("now-session").textContent = s.session
+      ? `${s.session.label}${s.session.title ? " · " + s.session.title : ""}`
+      : (s.phase === "after" ? t.day_over : t.break);
+    $("now-speaker").textContent = s.speaker
+      ? `▶ ${[s.speaker.role, s.speaker.display_name].filter(Boolean).join(" · ")}`
+      : t.nobody;
+    $("now-next").textContent = s.next
+      ? `${fill(t.next_at, { time: hm(Date.parse(s.next.start)) })} : ${s.next.label}` : "";
+    $("delay").textContent = s.delay_minutes ? delayText(s.delay_minutes) : t.on_time;
+    $("current-message").textContent = s.message ? `✉ ${s.message}` : "";
+    const nextStart = s.next ? Date.parse(s.next.planned_start) : Infinity;
+    for (const block of document.querySelectorAll(".o-block")) {
+      const mine = block.dataset.room === room;
+      block.hidden = !mine;
+      if (!mine) continue;
+      const isNow = Boolean(s.session) && s.session.id === block.dataset.block;
+      block.classList.toggle("now", isNow);
+      for (const turn of block.querySelectorAll(".o-turn")) {
+        const current = isNow && Number(turn.dataset.turn) === s.turn_index;
+        turn.classList.toggle("current", current);
+        if (current) turn.setAttribute("aria-current", "true");
+        else turn.removeAttribute("aria-current");
+      }
+      const time = block.querySelector("time[data-start]");
+      const planned = Date.parse(time.dataset.start);
+      const moved = s.delay_minutes && planned >= nextStart;
+      time.textContent = hm(moved ? planned + s.delay_minutes * 60000 : planned);
+      time.classList.toggle("moved", Boolean(moved));
+    }
+    for (const frame of document.querySelectorAll(".frame")) {
+      frame.hidden = frame.dataset.room !== room;
+    }
+    for (const tab of document.querySelectorAll(".room-tab")) {
+      tab.setAttribute("aria-pressed", String(tab.dataset.room === room));
+    }
+  }
+
+  async function send(action, body) {
+    if (busy) return;
+    if (!online) {
+      toast(t.offline, "error");
+      return;
+    }
+    busy = true;
+    document.body.classList.add("busy");
+    try {
+      const response = await fetch(`/api/rooms/${encodeURIComponent(room)}/${action}`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+        body: JSON.stringify(body || {}),
+        credentials: "same-origin",
+      });
+      const data = await response.json();
+      if (response.ok) {
+        states[data.room] = data;
+        clock.set(data);
+        toast(`✓ ${t.sent}`, "ok");
+      } else if (data.error === "stale") {
+        if (data.state) states[data.state.room] = data.state;
+        toast(`⚠ ${t.stale}`, "error");
+      } else {
+        toast(`⚠ ${data.message || t.error}`, "error");
+      }
+      render();
+    } catch (err) {
+      toast(`⚠ ${t.offline}`, "error");
+    } finally {
+      busy = false;
+      document.body.classList.remove("busy");
+    }
+  }
+
+  const version = () => states[room].version;
+
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("button");
+    if (!button) return;
+    if (button.dataset.action === "clear-message") {
+      send("message", { text: null });
+    } else if (button.dataset.action) {
+      send(button.dataset.action, { version: version() });
+    } else if (button.dataset.delay !== undefined) {
+      const step = Number(button.dataset.delay);
+      const minutes = step === 0 ? 0 : states[room].delay_minutes + step;
+      send("delay", { minutes, version: version() });
+    } else if (button.dataset.goto) {
+      const body = { session: button.dataset.goto };
+      if (button.dataset.turn !== undefined) body.turn = Number(button.dataset.turn);
+      send("goto", body);
+    } else if (button.classList.contains("room-tab")) {
+      room = button.dataset.room;
+      localStorage.setItem("kiosk-room", room);
+      render();
+    }
+  });
+
+  $("message-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = $("message-text").value.trim();
+    if (!text) {
+      toast(`⚠ ${t.message_empty}`, "error");
+      return;
+    }
+    send("message", { text });
+  });
+
+  // The preview is the real screen page at 1920×1080, scaled down to its box.
+  function scalePreviews() {
+    for (const frame of document.querySelectorAll(".frame")) {
+      const iframe = frame.querySelector("iframe");
+      iframe.style.transform = `scale(${frame.clientWidth / 1920})`;
+    }
+  }
+  window.addEventListener("resize", scalePreviews);
+
+  clock.set(states[room]);
+  render();
+  scalePreviews();
+  setInterval(() => { $("clock").textContent = hm(clock.now()); }, 1000);
+  $("clock").textContent = hm(clock.now());
+  connect(boot.rooms, (s) => {
+    states[s.room] = s;
+    render();
+  }, (up) => {
+    online = up;
+    $("link").textContent = up ? `● ${t.live}` : `⟳ ${t.reconnecting}`;
+    $("link").dataset.up = up ? "yes" : "no";
+    document.body.dataset.online = up ? "yes" : "no";
+  });
+})();

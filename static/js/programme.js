@@ -1,0 +1,76 @@
+/* The phone programme: the page is rendered by the server; this marks what is on now,
+   shows the announced delay on every later start, and follows changes live. */
+"use strict";
+
+(() => {
+  const { boot, t, hm, fill, el, connect, delayText } = Kiosk;
+  const status = document.getElementById("status");
+  const offline = document.getElementById("offline");
+  const states = Object.assign({}, boot.states);
+  let scrolled = false;
+
+  function applyRoom(s) {
+    const blocks = document.querySelectorAll(`.block[data-room="${CSS.escape(s.room)}"]`);
+    const nextStart = s.next ? Date.parse(s.next.planned_start) : Infinity;
+    for (const block of blocks) {
+      const isNow = Boolean(s.session) && block.dataset.block === s.session.id;
+      block.classList.toggle("now", isNow);
+      block.querySelector(".now-badge").hidden = !isNow;
+      for (const turn of block.querySelectorAll("li[data-turn]")) {
+        const speaking = isNow && s.turn_index === Number(turn.dataset.turn);
+        turn.classList.toggle("speaking", speaking);
+        turn.querySelector(".speaking-badge").hidden = !speaking;
+        if (speaking) turn.setAttribute("aria-current", "true");
+        else turn.removeAttribute("aria-current");
+      }
+      // Later starts move with the announced delay; the printed time stays visible.
+      const start = block.querySelector("time[data-start]");
+      const planned = Date.parse(start.dataset.start);
+      const moved = s.delay_minutes && planned >= nextStart;
+      start.textContent = moved ? hm(planned + s.delay_minutes * 60000) : start.dataset.planned;
+      start.classList.toggle("moved", Boolean(moved));
+      start.title = moved ? fill(t.instead_of, { time: start.dataset.planned }) : "";
+      if (isNow && !scrolled) {
+        scrolled = true;
+        block.scrollIntoView({ block: "start" });
+      }
+    }
+  }
+
+  function renderStatus() {
+    status.replaceChildren();
+    for (const room of boot.rooms) {
+      const s = states[room];
+      if (!s) continue;
+      const line = el("span", "status-line");
+      if (s.session) {
+        line.append(el("strong", null, `${t.in_progress} : ${s.session.label}`));
+        if (s.speaker) {
+          line.append(document.createTextNode(" · "));
+          line.append(el("span", null, s.speaker.display_name || s.speaker.role));
+        }
+      } else if (s.next) {
+        line.append(el("span", null,
+          `${fill(t.next_at, { time: hm(Date.parse(s.next.start)) })} : ${s.next.label}`));
+      } else if (s.phase === "after") {
+        line.append(el("span", null, t.day_over));
+      }
+      const delay = delayText(s.delay_minutes);
+      if (delay) line.append(el("span", "delay", ` · ${delay}`));
+      if (s.message) line.append(el("span", "message", s.message));
+      status.append(line);
+    }
+  }
+
+  function show(s) {
+    states[s.room] = s;
+    applyRoom(s);
+    renderStatus();
+  }
+
+  for (const room of boot.rooms) if (states[room]) show(states[room]);
+  connect(boot.rooms, show, (up) => {
+    offline.hidden = up;
+    document.body.dataset.online = up ? "yes" : "no";
+  });
+})();
