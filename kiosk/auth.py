@@ -63,13 +63,13 @@ def check_organiser() -> None:
     if header:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token_is_organiser(token.strip()):
-            _refuse(403, "forbidden", "This token does not give control of the screens.")
+            _refuse(403, "forbidden", _("This token does not give control of the screens."))
         return
     if session_is_organiser():
         if request.method != "GET" and not csrf_ok(request.headers.get("X-CSRF-Token")):
-            _refuse(403, "csrf", "Missing or wrong X-CSRF-Token header; reload the page.")
+            _refuse(403, "csrf", _("Missing or wrong X-CSRF-Token header; reload the page."))
         return
-    _refuse(401, "unauthorized", "Organiser secret required (Authorization: Bearer <token>).")
+    _refuse(401, "unauthorized", _("Organiser secret required (Authorization: Bearer <token>)."))
 
 
 def organiser_required(view):

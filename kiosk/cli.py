@@ -14,14 +14,21 @@ DEFAULT_DB = "kiosk.db"
 
 def _schedule_option(f):
     return click.option(
-        "--schedule", "schedule_path", type=click.Path(dir_okay=False), default=None,
+        "--schedule",
+        "schedule_path",
+        type=click.Path(dir_okay=False),
+        default=None,
         help="Timetable file (default: the bundled colloque of 3 July 2023).",
     )(f)
 
 
 def _db_option(f):
     return click.option(
-        "--db", "db_path", default=DEFAULT_DB, show_default=True, type=click.Path(dir_okay=False),
+        "--db",
+        "db_path",
+        default=DEFAULT_DB,
+        show_default=True,
+        type=click.Path(dir_okay=False),
         help="SQLite file holding the live state and secrets (created if missing).",
     )(f)
 
@@ -54,8 +61,10 @@ def check(file: str | None) -> None:
     for room in schedule.rooms:
         blocks = schedule.blocks_in(room.id)
         turns = sum(len(b.turns) for b in blocks)
-        click.echo(f"  {room.name} ({room.id}): {len(blocks)} blocks, {turns} turns, "
-                   f"{blocks[0].start:%H:%M}–{blocks[-1].end:%H:%M}")
+        click.echo(
+            f"  {room.name} ({room.id}): {len(blocks)} blocks, {turns} turns, "
+            f"{blocks[0].start:%H:%M}–{blocks[-1].end:%H:%M}"
+        )
 
 
 @cli.command()
@@ -63,13 +72,27 @@ def check(file: str | None) -> None:
 @click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
 @_db_option
 @_schedule_option
-@click.option("--clock", "clock_start", default=None, metavar="YYYY-MM-DDTHH:MM",
-              help="Run a simulated clock from this moment (in the event's time zone).")
-@click.option("--speed", default=1.0, show_default=True, type=float,
-              help="How fast the simulated clock runs (60: one minute per second).")
-@click.option("--public-url", default=None, metavar="URL",
-              help="Address phones use to reach this server (for the QR code); "
-                   "default: the address the screen was opened with.")
+@click.option(
+    "--clock",
+    "clock_start",
+    default=None,
+    metavar="YYYY-MM-DDTHH:MM",
+    help="Run a simulated clock from this moment (in the event's time zone).",
+)
+@click.option(
+    "--speed",
+    default=1.0,
+    show_default=True,
+    type=float,
+    help="How fast the simulated clock runs (60: one minute per second).",
+)
+@click.option(
+    "--public-url",
+    default=None,
+    metavar="URL",
+    help="Address phones use to reach this server (for the QR code); "
+    "default: the address the screen was opened with.",
+)
 def serve(host, port, db_path, schedule_path, clock_start, speed, public_url) -> None:
     """Serve the screens, tablet and programme (gevent: one process, many websockets).
 
@@ -100,13 +123,15 @@ def serve(host, port, db_path, schedule_path, clock_start, speed, public_url) ->
             raise click.BadParameter(
                 f"{clock_start!r} is not a moment like 2023-07-03T08:55", param_hint="--clock"
             ) from None
-    app = create_app({
-        "DATABASE": db_path,
-        "SCHEDULE": schedule,
-        "CLOCK": clock,
-        "ASYNC_MODE": "gevent",
-        "PUBLIC_URL": public_url,
-    })
+    app = create_app(
+        {
+            "DATABASE": db_path,
+            "SCHEDULE": schedule,
+            "CLOCK": clock,
+            "ASYNC_MODE": "gevent",
+            "PUBLIC_URL": public_url,
+        }
+    )
     token = app.extensions["kiosk"].organiser_token
     click.echo(f"kiosk: {schedule.event.title}")
     click.echo(f"  screens:   http://localhost:{port}/screen/{schedule.rooms[0].id}")

@@ -17,12 +17,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import session
+from flask_babel import gettext as _
 from flask_socketio import emit, join_room
 
 from . import db as database
 from .app import get_db, runtime, socketio
 from .auth import fingerprint, session_is_organiser, token_is_organiser
-from .live import CommandError, LiveStore, signature
+from .live import N_, CommandError, LiveStore, signature
 
 STATUS = {"invalid": 400, "not_found": 404, "stale": 409, "at_end": 409, "at_start": 409}
 
@@ -31,14 +32,22 @@ def channel(room: str) -> str:
     return f"room:{room}"
 
 
+def refusal(exc: CommandError) -> tuple[dict[str, Any], int]:
+    """A refused command as JSON in the user's language, with its HTTP status."""
+    body: dict[str, Any] = {"error": exc.code, "message": _(exc.template, **exc.params)}
+    if exc.state is not None:  # stale: the client catches up on what it missed
+        body["state"] = runtime().room_view(get_db(), exc.state.room)
+    return body, STATUS.get(exc.code, 400)
+
+
 def run_command(room: str, action: str, payload: dict[str, Any]) -> dict[str, Any]:
     """Apply an organiser command and broadcast the room's new state; return it."""
     rt = runtime()
     if not isinstance(payload, dict):
-        raise CommandError("invalid", "The body must be a JSON object.")
+        raise CommandError("invalid", N_("The body must be a JSON object."))
     version = payload.get("version")
     if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
-        raise CommandError("invalid", "'version' must be a whole number.")
+        raise CommandError("invalid", N_("'version' must be a whole number."))
     db = get_db()
     LiveStore(db, rt.schedule).perform(room, action, payload, rt.clock.now(), version)
     data = rt.room_view(db, room)
@@ -60,10 +69,12 @@ def on_join(data: Any) -> dict[str, Any]:
     rooms = []
     if isinstance(data, dict):
         rooms = data.get("rooms") if "rooms" in data else [data.get("room")]
-    if not isinstance(rooms, list) or not rooms or any(
-        not isinstance(r, str) or rt.schedule.room(r) is None for r in rooms
+    if (
+        not isinstance(rooms, list)
+        or not rooms
+        or any(not isinstance(r, str) or rt.schedule.room(r) is None for r in rooms)
     ):
-        return {"ok": False, "error": "not_found", "message": "Unknown room."}
+        return {"ok": False, "error": "not_found", "message": _("Unknown room.")}
     db = get_db()
     for room in rooms:
         join_room(channel(room))
@@ -75,19 +86,24 @@ def on_join(data: Any) -> dict[str, Any]:
 def on_command(data: Any) -> dict[str, Any]:
     """The organiser's tablet steers a room; refused for anyone else."""
     if not session_is_organiser():
-        return {"ok": False, "status": 403, "error": "forbidden",
-                "message": "Organiser secret required."}
+        return {
+            "ok": False,
+            "status": 403,
+            "error": "forbidden",
+            "message": _("Organiser secret required."),
+        }
     if not isinstance(data, dict):
-        return {"ok": False, "status": 400, "error": "invalid",
-                "message": "The command must be an object."}
+        return {
+            "ok": False,
+            "status": 400,
+            "error": "invalid",
+            "message": _("The body must be a JSON object."),
+        }
     try:
         state = run_command(str(data.get("room")), str(data.get("action")), data)
     except CommandError as exc:
-        reply = {"ok": False, "status": STATUS.get(exc.code, 400), "error": exc.code,
-                 "message": exc.message}
-        if exc.state is not None:
-            reply["state"] = runtime().room_view(get_db(), exc.state.room)
-        return reply
+        body, status = refusal(exc)
+        return {"ok": False, "status": status, **body}
     return {"ok": True, "state": state}
 
 

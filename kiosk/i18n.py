@@ -33,7 +33,9 @@ def js_strings() -> dict[str, str]:
         "mode_manual": _("Manual: held by the organiser"),
         "drift_late": _("{n} min behind the printed programme"),
         "drift_early": _("{n} min ahead of the printed programme"),
-        "stale": _("Nothing was done: the screen had changed in the meantime. Check and tap again."),
+        "stale": _(
+            "Nothing was done: the screen had changed in the meantime. Check and tap again."
+        ),
         "sent": _("Done"),
         "error": _("Error"),
         "offline": _("Not connected: commands cannot be sent."),

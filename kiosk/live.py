@@ -32,14 +32,21 @@ MESSAGE_MAX = 280
 DELAY_MIN, DELAY_MAX = -120, 240
 
 
-class CommandError(Exception):
-    """A command refused; `code` is stable for machines, `message` is for people."""
+def N_(text: str) -> str:
+    """Marks a message for the translation catalogs; the web layer translates it."""
+    return text
 
-    def __init__(self, code: str, message: str, state: RoomState | None = None):
-        super().__init__(message)
+
+class CommandError(Exception):
+    """A command refused; `code` is for machines, `template % params` is for people."""
+
+    def __init__(self, code: str, template: str, state: RoomState | None = None, **params):
         self.code = code
-        self.message = message
+        self.template = template
+        self.params = params
+        self.message = template % params
         self.state = state
+        super().__init__(self.message)
 
 
 @dataclass(frozen=True)
@@ -112,9 +119,11 @@ def _neighbours(schedule: Schedule, state: RoomState, now: dt.datetime):
     if where.current is not None:  # a session under way, nobody highlighted yet
         k = _index_of(positions, where.current, 0)
         return positions, k, k - 1
-    after = _index_of(positions, where.following, _first_turn(where.following)) if (
-        where.following
-    ) else len(positions)
+    after = (
+        _index_of(positions, where.following, _first_turn(where.following))
+        if (where.following)
+        else len(positions)
+    )
     return positions, after, after - 1
 
 
@@ -146,14 +155,14 @@ def _go(state: RoomState, block: Block, turn: int | None) -> RoomState:
 def cmd_next(schedule: Schedule, state: RoomState, now: dt.datetime, args: dict) -> RoomState:
     positions, target, _ = _neighbours(schedule, state, now)
     if target >= len(positions):
-        raise CommandError("at_end", "Already at the last item of the programme.")
+        raise CommandError("at_end", N_("Already at the last item of the programme."))
     return _go(state, *positions[target])
 
 
 def cmd_previous(schedule: Schedule, state: RoomState, now: dt.datetime, args: dict):
     positions, _, target = _neighbours(schedule, state, now)
     if target < 0:
-        raise CommandError("at_start", "Already at the first item of the programme.")
+        raise CommandError("at_start", N_("Already at the first item of the programme."))
     return _go(state, *positions[target])
 
 
@@ -161,17 +170,22 @@ def cmd_goto(schedule: Schedule, state: RoomState, now: dt.datetime, args: dict)
     block_id = args.get("session")
     block = schedule.block(block_id) if isinstance(block_id, str) else None
     if block is None or block.room != state.room:
-        raise CommandError("invalid", f"Unknown session {block_id!r} in room '{state.room}'.")
+        raise CommandError(
+            "invalid", N_("Unknown session “%(session)s” in this room."), session=block_id
+        )
     turn = args.get("turn", _first_turn(block))
     if turn is None and block.turns:
         turn = 0
     if turn is not None:
         if isinstance(turn, bool) or not isinstance(turn, int):
-            raise CommandError("invalid", "'turn' must be a whole number.")
+            raise CommandError("invalid", N_("'turn' must be a whole number."))
         if not 0 <= turn < len(block.turns):
             raise CommandError(
                 "invalid",
-                f"Session '{block.id}' has {len(block.turns)} turns; turn {turn} does not exist.",
+                N_("Session “%(session)s” has %(count)d turns; turn %(turn)d does not exist."),
+                session=block.id,
+                count=len(block.turns),
+                turn=turn,
             )
     return _go(state, block, turn)
 
@@ -179,10 +193,13 @@ def cmd_goto(schedule: Schedule, state: RoomState, now: dt.datetime, args: dict)
 def cmd_delay(schedule: Schedule, state: RoomState, now: dt.datetime, args: dict) -> RoomState:
     minutes = args.get("minutes")
     if isinstance(minutes, bool) or not isinstance(minutes, int):
-        raise CommandError("invalid", "'minutes' must be a whole number of minutes.")
+        raise CommandError("invalid", N_("'minutes' must be a whole number of minutes."))
     if not DELAY_MIN <= minutes <= DELAY_MAX:
         raise CommandError(
-            "invalid", f"'minutes' must be between {DELAY_MIN} and {DELAY_MAX}."
+            "invalid",
+            N_("'minutes' must be between %(low)d and %(high)d."),
+            low=DELAY_MIN,
+            high=DELAY_MAX,
         )
     return replace(state, delay_minutes=minutes)
 
@@ -192,20 +209,22 @@ def clean_message(text: Any) -> str | None:
     if text is None:
         return None
     if not isinstance(text, str):
-        raise CommandError("invalid", "'text' must be a string, or null to clear the message.")
+        raise CommandError("invalid", N_("'text' must be a string, or null to clear the message."))
     if any(unicodedata.category(c) == "Cc" and c not in "\n\t" for c in text):
-        raise CommandError("invalid", "The message contains control characters.")
+        raise CommandError("invalid", N_("The message contains control characters."))
     text = " ".join(text.split())
     if not text:
-        raise CommandError("invalid", "The message is empty; send null to clear it.")
+        raise CommandError("invalid", N_("The message is empty; send null to clear it."))
     if len(text) > MESSAGE_MAX:
-        raise CommandError("invalid", f"The message is longer than {MESSAGE_MAX} characters.")
+        raise CommandError(
+            "invalid", N_("The message is longer than %(max)d characters."), max=MESSAGE_MAX
+        )
     return text
 
 
 def cmd_message(schedule: Schedule, state: RoomState, now: dt.datetime, args: dict):
     if "text" not in args:
-        raise CommandError("invalid", "'text' is missing (null clears the message).")
+        raise CommandError("invalid", N_("'text' is missing (null clears the message)."))
     return replace(state, message=clean_message(args["text"]))
 
 
@@ -300,8 +319,14 @@ def signature(data: dict[str, Any]) -> tuple:
     """What changes on a screen when the clock crosses a boundary (not the seconds)."""
     session = data["session"]["id"] if data["session"] else None
     following = data["next"]["id"] if data["next"] else None
-    return (data["version"], data["phase"], session, data["turn_index"], following,
-            data["drift_minutes"])
+    return (
+        data["version"],
+        data["phase"],
+        session,
+        data["turn_index"],
+        following,
+        data["drift_minutes"],
+    )
 
 
 # --- persistence -----------------------------------------------------------------------
@@ -336,17 +361,21 @@ class LiveStore:
         """Apply one organiser command atomically; raise CommandError if it is refused."""
         command = COMMANDS.get(action)
         if command is None:
-            raise CommandError("invalid", f"Unknown command {action!r}.")
+            raise CommandError("not_found", N_("Unknown command “%(action)s”."), action=action)
         if self.schedule.room(room) is None:
-            raise CommandError("not_found", f"Unknown room {room!r}.")
+            raise CommandError("not_found", N_("Unknown room “%(room)s”."), room=room)
         with transaction(self.db):
             state = self.state(room)
             if expected_version is not None and expected_version != state.version:
                 raise CommandError(
                     "stale",
-                    f"The screen changed in the meantime (version {state.version}, "
-                    f"command issued against {expected_version}); nothing was done.",
+                    N_(
+                        "The screen changed in the meantime (version %(current)d, command "
+                        "issued against %(sent)d); nothing was done."
+                    ),
                     state,
+                    current=state.version,
+                    sent=expected_version,
                 )
             new = command(self.schedule, state, now, args)
             new = replace(new, version=state.version + 1)

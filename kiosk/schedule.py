@@ -150,6 +150,7 @@ class Schedule:
 
 class _LineDict(dict):
     line = 0
+    key_lines: dict = {}
 
 
 class _Loader(yaml.SafeLoader):
@@ -162,6 +163,9 @@ class _Loader(yaml.SafeLoader):
     def construct_mapping(self, node, deep=False):
         mapping = _LineDict(super().construct_mapping(node, deep=deep))
         mapping.line = node.start_mark.line + 1
+        mapping.key_lines = {
+            k.value: k.start_mark.line + 1 for k, _ in node.value if isinstance(k.value, str)
+        }
         return mapping
 
     def construct_yaml_int(self, node):
@@ -186,8 +190,8 @@ class _Reader:
     def __init__(self, source: str):
         self.source = source
 
-    def fail(self, where: Any, message: str) -> ScheduleError:
-        line = getattr(where, "line", None)
+    def fail(self, where: Any, message: str, key: str | None = None) -> ScheduleError:
+        line = getattr(where, "key_lines", {}).get(key) or getattr(where, "line", None)
         place = f"{self.source}, line {line}" if line else self.source
         return ScheduleError(f"{place}: {message}")
 
@@ -200,7 +204,9 @@ class _Reader:
         unknown = sorted(set(map(str, data)) - set(required) - set(optional))
         if unknown:
             allowed = ", ".join((*required, *optional))
-            raise self.fail(data, f"{what}: unknown key '{unknown[0]}' (allowed: {allowed})")
+            raise self.fail(
+                data, f"{what}: unknown key '{unknown[0]}' (allowed: {allowed})", unknown[0]
+            )
         for key in required:
             if data.get(key) in (None, ""):
                 raise self.fail(data, f"{what}: missing '{key}'")
@@ -210,7 +216,7 @@ class _Reader:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise self.fail(data, f"{what}: '{key}' must be text")
+            raise self.fail(data, f"{what}: '{key}' must be text", key)
         value = " ".join(str(value).split())
         return value or None
 
@@ -227,7 +233,7 @@ class _Reader:
         value = data.get(key)
         match = _TIME.match(str(value).strip()) if isinstance(value, str) else None
         if not match:
-            raise self.fail(data, f"{what}: {key} {value!r} is not a time of day like \"09:30\"")
+            raise self.fail(data, f'{what}: {key} {value!r} is not a time of day like "09:30"')
         local = dt.datetime.combine(date, dt.time(int(match[1]), int(match[2])))
         return local.replace(tzinfo=tz)
 
@@ -242,8 +248,11 @@ class _Reader:
             if not role_only_ok:
                 raise self.fail(data, f"{what}: missing 'name'")
             if role is None:
-                raise self.fail(data, f"{what}: missing 'name' (or a 'role' for a turn "
-                                      "without a speaker, such as « Débat avec la salle »)")
+                raise self.fail(
+                    data,
+                    f"{what}: missing 'name' (or a 'role' for a turn "
+                    "without a speaker, such as « Débat avec la salle »)",
+                )
             if civility or function:
                 raise self.fail(data, f"{what}: missing 'name' for civility/function")
             return Turn(role=role, speaker=None)
@@ -261,21 +270,20 @@ class _Reader:
     def event(self, root: _LineDict) -> Event:
         data = self.mapping(root.get("event"), "'event'", root)
         what = "event"
-        self.keys(data, what, ("title", "date", "timezone"),
-                  ("organiser", "venue", "description"))
+        self.keys(data, what, ("title", "date", "timezone"), ("organiser", "venue", "description"))
         date = data["date"]
         if isinstance(date, str):
             try:
                 date = dt.date.fromisoformat(date)
             except ValueError:
-                raise self.fail(data, f"event: date {date!r} is not YYYY-MM-DD") from None
+                raise self.fail(data, f"event: date {date!r} is not YYYY-MM-DD", "date") from None
         if not isinstance(date, dt.date) or isinstance(date, dt.datetime):
-            raise self.fail(data, f"event: date {date!r} is not YYYY-MM-DD")
+            raise self.fail(data, f"event: date {date!r} is not YYYY-MM-DD", "date")
         timezone = self.text(data, "timezone", what) or ""
         try:
             ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
-            raise self.fail(data, f"event: unknown timezone {timezone!r}") from None
+            raise self.fail(data, f"event: unknown timezone {timezone!r}", "timezone") from None
         return Event(
             title=self.text(data, "title", what) or "",
             date=date,
@@ -309,32 +317,44 @@ class _Reader:
             data = self.mapping(item, f"block #{i + 1}", root)
             block_id = self.ident(data, f"block #{i + 1}")
             what = f"block '{block_id}'"
-            self.keys(data, what, ("id", "start", "end", "label"),
-                      ("room", "kind", "title", "description", "moderators", "turns"))
+            self.keys(
+                data,
+                what,
+                ("id", "start", "end", "label"),
+                ("room", "kind", "title", "description", "moderators", "turns"),
+            )
             if any(b.id == block_id for b in blocks):
                 raise self.fail(data, f"{what}: duplicate id")
             room = data.get("room", room_ids[0] if len(room_ids) == 1 else None)
             if room not in room_ids:
-                raise self.fail(data, f"{what}: room {room!r} is not one of {room_ids}")
+                raise self.fail(data, f"{what}: room {room!r} is not one of {room_ids}", "room")
             kind = data.get("kind", "session")
             if kind not in KINDS:
-                raise self.fail(data, f"{what}: kind {kind!r} must be one of {list(KINDS)}")
+                raise self.fail(
+                    data, f"{what}: kind {kind!r} must be one of {list(KINDS)}", "kind"
+                )
             start = self.time(data, "start", what, event.date, event.tz)
             end = self.time(data, "end", what, event.date, event.tz)
             if end <= start:
-                raise self.fail(data, f"{what}: end {end:%H:%M} is not after start {start:%H:%M}")
-            blocks.append(Block(
-                id=block_id,
-                room=room,
-                start=start,
-                end=end,
-                kind=kind,
-                label=self.text(data, "label", what) or "",
-                title=self.text(data, "title", what),
-                description=self.text(data, "description", what),
-                moderators=tuple(t.speaker for t in self.people(data, "moderators", what, False)),
-                turns=self.people(data, "turns", what, True),
-            ))
+                raise self.fail(
+                    data, f"{what}: end {end:%H:%M} is not after start {start:%H:%M}", "end"
+                )
+            blocks.append(
+                Block(
+                    id=block_id,
+                    room=room,
+                    start=start,
+                    end=end,
+                    kind=kind,
+                    label=self.text(data, "label", what) or "",
+                    title=self.text(data, "title", what),
+                    description=self.text(data, "description", what),
+                    moderators=tuple(
+                        t.speaker for t in self.people(data, "moderators", what, False)
+                    ),
+                    turns=self.people(data, "turns", what, True),
+                )
+            )
             self._lines[block_id] = data.line
         ordered = sorted(blocks, key=lambda b: (room_ids.index(b.room), b.start))
         for before, after in zip(ordered, ordered[1:], strict=False):
@@ -353,7 +373,12 @@ class _Reader:
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = f", line {mark.line + 1}" if mark else ""
-            raise ScheduleError(f"{self.source}{line}: YAML syntax error: {exc.problem}") from None
+            context = ""
+            if exc.context and exc.context_mark and mark and exc.context_mark.line != mark.line:
+                context = f" ({exc.context} on line {exc.context_mark.line + 1})"
+            raise ScheduleError(
+                f"{self.source}{line}: YAML syntax error: {exc.problem}{context}"
+            ) from None
         except yaml.YAMLError as exc:
             raise ScheduleError(f"{self.source}: YAML syntax error: {exc}") from None
         if not isinstance(root, dict):

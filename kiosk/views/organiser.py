@@ -36,8 +36,7 @@ def tablet():
         "timezone": rt.schedule.event.timezone,
         "locale": str(get_locale()),
     }
-    return render_template("organiser.html", schedule=rt.schedule, boot=boot,
-                           csrf=csrf_token())
+    return render_template("organiser.html", schedule=rt.schedule, boot=boot, csrf=csrf_token())
 
 
 @bp.post("/login")

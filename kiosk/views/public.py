@@ -40,8 +40,9 @@ def screen(room: str):
         "timezone": rt.schedule.event.timezone,
         "locale": str(get_locale()),
     }
-    return render_template("screen.html", schedule=rt.schedule, boot=boot,
-                           programme_url=programme_url())
+    return render_template(
+        "screen.html", schedule=rt.schedule, boot=boot, programme_url=programme_url()
+    )
 
 
 @bp.get("/programme")
@@ -70,5 +71,6 @@ def programme_qr():
     )
     out = io.BytesIO()
     image.save(out)
-    return Response(out.getvalue(), mimetype="image/svg+xml",
-                    headers={"Cache-Control": "public, max-age=300"})
+    return Response(
+        out.getvalue(), mimetype="image/svg+xml", headers={"Cache-Control": "public, max-age=300"}
+    )

@@ -26,7 +26,7 @@
     const s = states[room];
     if (!s) return;
     document.body.dataset.version = s.version;
-    $("mode").textContent = s.mode === "auto" ? `⏱ ${t.mode_auto}` : `✋ ${t.mode_manual}`;
+    $("mode").textContent = s.mode === "auto" ? `● ${t.mode_auto}` : `■ ${t.mode_manual}`;
     $("mode").dataset.mode = s.mode;
     const drift = $("drift");
     drift.hidden = !s.drift_minutes;

@@ -86,7 +86,7 @@
 
   /* Shrink the text of the main area until nothing overflows it. */
   function fit() {
-    let size = Math.min(window.innerHeight * 0.045, window.innerWidth * 0.03);
+    let size = Math.min(window.innerHeight * 0.06, window.innerWidth * 0.04);
     main.style.fontSize = `${size}px`;
     while (main.scrollHeight > main.clientHeight + 1 && size > 8) {
       size *= 0.94;

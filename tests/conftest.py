@@ -1,0 +1,131 @@
+"""Fixtures: a fake clock, the app on a temporary database, a real server process."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import requests
+
+from kiosk.app import create_app
+from kiosk.schedule import load
+
+PARIS = ZoneInfo("Europe/Paris")
+TOKEN = "test-organiser-token-0123456789abcdef"
+
+
+def at(hhmm: str) -> dt.datetime:
+    """A moment of the colloque's day, 3 July 2023, in Paris."""
+    hour, minute = map(int, hhmm.split(":"))
+    return dt.datetime(2023, 7, 3, hour, minute, tzinfo=PARIS)
+
+
+class FakeClock:
+    """A clock the test moves by hand."""
+
+    speed = 1.0
+
+    def __init__(self, moment: dt.datetime):
+        self.moment = moment
+
+    def now(self) -> dt.datetime:
+        return self.moment
+
+    def set(self, hhmm: str) -> None:
+        self.moment = at(hhmm)
+
+
+@pytest.fixture(scope="session")
+def schedule():
+    return load()
+
+
+@pytest.fixture
+def clock():
+    return FakeClock(at("10:20"))
+
+
+@pytest.fixture
+def app(tmp_path, clock, schedule):
+    return create_app({
+        "TESTING": True,
+        "DATABASE": str(tmp_path / "kiosk.db"),
+        "SCHEDULE": schedule,
+        "CLOCK": clock,
+        "ASYNC_MODE": "threading",
+        "ORGANISER_TOKEN": TOKEN,
+    })
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def auth():
+    return {"Authorization": f"Bearer {TOKEN}"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """`kiosk serve` in its own process, exactly as an organiser starts it."""
+
+    def __init__(self, db: Path, port: int, clock: str | None, speed: float = 1.0):
+        self.db, self.port, self.clock, self.speed = db, port, clock, speed
+        self.url = f"http://127.0.0.1:{port}"
+        self.proc: subprocess.Popen | None = None
+        self.log = db.with_suffix(".log")
+
+    def start(self) -> Server:
+        cmd = [sys.executable, "-c", "from kiosk.cli import main; main()", "serve",
+               "--host", "127.0.0.1", "--port", str(self.port), "--db", str(self.db)]
+        if self.clock:
+            cmd += ["--clock", self.clock, "--speed", str(self.speed)]
+        env = dict(os.environ, KIOSK_ORGANISER_TOKEN=TOKEN, PYTHONUNBUFFERED="1")
+        self.proc = subprocess.Popen(cmd, stdout=open(self.log, "ab"),
+                                     stderr=subprocess.STDOUT, env=env)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text()}")
+            try:
+                if requests.get(self.url + "/api/schedule", timeout=1).ok:
+                    return self
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.05)  # polling for readiness, not waiting for an outcome
+        raise RuntimeError(f"server did not start: {self.log.read_text()}")
+
+    def kill(self, sig=signal.SIGKILL) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(timeout=10)
+
+    def post(self, path: str, json=None, **kw):
+        return requests.post(self.url + path, json=json or {}, timeout=5,
+                             headers={"Authorization": f"Bearer {TOKEN}"}, **kw)
+
+    def state(self, room: str = "lamartine") -> dict:
+        return requests.get(f"{self.url}/api/rooms/{room}/state", timeout=5).json()
+
+
+@pytest.fixture
+def server(tmp_path):
+    """A real server on a simulated clock at 10:20 on the day, running at real speed."""
+    srv = Server(tmp_path / "kiosk.db", free_port(), "2023-07-03T10:20").start()
+    yield srv
+    srv.kill(signal.SIGTERM)
