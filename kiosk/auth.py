@@ -13,6 +13,7 @@ import hmac
 import secrets
 
 from flask import abort, jsonify, make_response, request, session
+from flask_babel import gettext as _
 
 from .app import runtime
 
@@ -61,7 +62,7 @@ def check_organiser() -> None:
     """Abort with 401/403 unless the request carries the organiser's authority."""
     header = request.headers.get("Authorization", "")
     if header:
-        scheme, _, token = header.partition(" ")
+        scheme, _sep, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token_is_organiser(token.strip()):
             _refuse(403, "forbidden", _("This token does not give control of the screens."))
         return

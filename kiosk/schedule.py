@@ -330,9 +330,7 @@ class _Reader:
                 raise self.fail(data, f"{what}: room {room!r} is not one of {room_ids}", "room")
             kind = data.get("kind", "session")
             if kind not in KINDS:
-                raise self.fail(
-                    data, f"{what}: kind {kind!r} must be one of {list(KINDS)}", "kind"
-                )
+                raise self.fail(data, f"{what}: kind {kind!r} must be one of {list(KINDS)}", "kind")
             start = self.time(data, "start", what, event.date, event.tz)
             end = self.time(data, "end", what, event.date, event.tz)
             if end <= start:

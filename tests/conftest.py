@@ -55,14 +55,16 @@ def clock():
 
 @pytest.fixture
 def app(tmp_path, clock, schedule):
-    return create_app({
-        "TESTING": True,
-        "DATABASE": str(tmp_path / "kiosk.db"),
-        "SCHEDULE": schedule,
-        "CLOCK": clock,
-        "ASYNC_MODE": "threading",
-        "ORGANISER_TOKEN": TOKEN,
-    })
+    return create_app(
+        {
+            "TESTING": True,
+            "DATABASE": str(tmp_path / "kiosk.db"),
+            "SCHEDULE": schedule,
+            "CLOCK": clock,
+            "ASYNC_MODE": "threading",
+            "ORGANISER_TOKEN": TOKEN,
+        }
+    )
 
 
 @pytest.fixture
@@ -91,13 +93,23 @@ class Server:
         self.log = db.with_suffix(".log")
 
     def start(self) -> Server:
-        cmd = [sys.executable, "-c", "from kiosk.cli import main; main()", "serve",
-               "--host", "127.0.0.1", "--port", str(self.port), "--db", str(self.db)]
+        cmd = [
+            sys.executable,
+            "-c",
+            "from kiosk.cli import main; main()",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--db",
+            str(self.db),
+        ]
         if self.clock:
             cmd += ["--clock", self.clock, "--speed", str(self.speed)]
         env = dict(os.environ, KIOSK_ORGANISER_TOKEN=TOKEN, PYTHONUNBUFFERED="1")
-        self.proc = subprocess.Popen(cmd, stdout=open(self.log, "ab"),
-                                     stderr=subprocess.STDOUT, env=env)
+        with open(self.log, "ab") as log:  # the child keeps its own copy of the descriptor
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -116,8 +128,13 @@ class Server:
             self.proc.wait(timeout=10)
 
     def post(self, path: str, json=None, **kw):
-        return requests.post(self.url + path, json=json or {}, timeout=5,
-                             headers={"Authorization": f"Bearer {TOKEN}"}, **kw)
+        return requests.post(
+            self.url + path,
+            json=json or {},
+            timeout=5,
+            headers={"Authorization": f"Bearer {TOKEN}"},
+            **kw,
+        )
 
     def state(self, room: str = "lamartine") -> dict:
         return requests.get(f"{self.url}/api/rooms/{room}/state", timeout=5).json()

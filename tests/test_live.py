@@ -167,7 +167,12 @@ def test_auto_returns_to_the_clock(store, schedule):
     run(store, "goto", session="session-3", turn=1)
     state = run(store, "auto")
     assert (state.mode, state.block_id, state.turn_index) == ("auto", None, None)
-    assert summary(view(schedule, state, at("10:20"))) == ("session", "session-1", None, "session-2")
+    assert summary(view(schedule, state, at("10:20"))) == (
+        "session",
+        "session-1",
+        None,
+        "session-2",
+    )
 
 
 def test_delay_shifts_every_later_start_and_the_clock_following(store, schedule):
@@ -217,10 +222,17 @@ def test_stale_version_is_refused_so_a_double_tap_skips_one_speaker_only(store):
 
 
 def test_every_command_bumps_the_version(store):
-    versions = [run(store, action, **args).version for action, args in [
-        ("next", {}), ("delay", {"minutes": 5}), ("message", {"text": "Pause"}),
-        ("goto", {"session": "ouverture"}), ("previous", {}), ("auto", {}),
-    ]]
+    versions = [
+        run(store, action, **args).version
+        for action, args in [
+            ("next", {}),
+            ("delay", {"minutes": 5}),
+            ("message", {"text": "Pause"}),
+            ("goto", {"session": "ouverture"}),
+            ("previous", {}),
+            ("auto", {}),
+        ]
+    ]
     assert versions == [1, 2, 3, 4, 5, 6]
 
 
@@ -234,11 +246,20 @@ def test_state_survives_in_a_new_process(store, tmp_path):
         "s = LiveStore(db.connect(sys.argv[1]), load()).state('lamartine'); "
         "print(json.dumps(s.__dict__))"
     )
-    out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "live.db")],
-                         check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "live.db")],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     assert json.loads(out) == {
-        "room": ROOM, "version": 3, "mode": "manual", "block_id": "session-3", "turn_index": 2,
-        "delay_minutes": 10, "message": "Reprise à 14 h 40",
+        "room": ROOM,
+        "version": 3,
+        "mode": "manual",
+        "block_id": "session-3",
+        "turn_index": 2,
+        "delay_minutes": 10,
+        "message": "Reprise à 14 h 40",
     }
 
 

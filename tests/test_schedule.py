@@ -114,15 +114,22 @@ def test_several_rooms_and_unquoted_times():
     ("old", "new", "expected"),
     [
         ("label: One}", "label: One", "line 10: YAML syntax error: expected ',' or '}'"),
-        ("title: Test day", "title: Test day\n  colour: red", "line 3: event: unknown key 'colour'"),
+        (
+            "title: Test day",
+            "title: Test day\n  colour: red",
+            "line 3: event: unknown key 'colour'",
+        ),
         ("title: Test day", "title: ''", "line 2: event: missing 'title'"),
         ('start: "09:00"', 'start: "25:00"', "line 9: block 'one': start '25:00' is not a time"),
         ('end: "10:00"', 'end: "08:00"', "line 9: block 'one': end 08:00 is not after start 09:00"),
         ("start: 10:15", "start: 09:45", "line 11: block 'three' (09:45) overlaps block 'one'"),
         ("id: two", "id: one", "line 10: block 'one': duplicate id"),
         ("{id: b, name: Room B}", "{id: a, name: Room B}", "line 7: room 'a': duplicate id"),
-        ("{name: Ann, function: Mayor}", "{function: Mayor}", "line 17: block 'three', turns #1: "
-         "missing 'name'"),
+        (
+            "{name: Ann, function: Mayor}",
+            "{function: Mayor}",
+            "line 17: block 'three', turns #1: missing 'name'",
+        ),
         ("room: b,", "room: c,", "line 10: block 'two': room 'c' is not one of ['a', 'b']"),
         ("label: Two", "labl: Two", "line 10: block 'two': unknown key 'labl'"),
         ("timezone: Europe/Paris", "timezone: Mars/Olympus", "event: unknown timezone"),

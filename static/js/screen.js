@@ -28,7 +28,7 @@
     const line = el("p", "next-line");
     line.append(el("span", "next-when", fill(template, { time: hm(Date.parse(next.start)) })));
     line.append(el("span", "next-what", next.title ? `${next.label} · ${next.title}` : next.label));
-    if (next.planned_start && next.planned_start !== next.start) {
+    if (next.planned_start && Date.parse(next.planned_start) !== Date.parse(next.start)) {
       line.append(el("span", "next-planned",
         fill(t.instead_of, { time: hm(Date.parse(next.planned_start)) })));
     }
@@ -84,8 +84,15 @@
     main.append(box);
   }
 
-  /* Shrink the text of the main area until nothing overflows it. */
+  /* Shrink the message, then the main area, until nothing overflows. */
   function fit() {
+    let small = window.innerHeight * 0.046;
+    messageBox.style.fontSize = `${small}px`;
+    while (!messageBox.hidden && messageBox.scrollHeight > messageBox.clientHeight + 1 &&
+           small > 8) {
+      small *= 0.92;
+      messageBox.style.fontSize = `${small}px`;
+    }
     let size = Math.min(window.innerHeight * 0.06, window.innerWidth * 0.04);
     main.style.fontSize = `${size}px`;
     while (main.scrollHeight > main.clientHeight + 1 && size > 8) {
@@ -102,7 +109,7 @@
     nextBox.replaceChildren();
     if (s.phase === "session" && s.next) nextBox.append(nextLine(s.next, t.next_at));
     messageBox.hidden = !s.message;
-    messageBox.textContent = s.message || "";
+    messageBox.textContent = s.message ? `ℹ ${s.message}` : "";
     document.body.dataset.version = s.version;
     document.body.dataset.speaker = s.speaker ? s.speaker.name || s.speaker.role : "";
     fit();

@@ -1,0 +1,200 @@
+"""The JSON API through Flask's test client: reading, commands, refusals."""
+
+from __future__ import annotations
+
+import pytest
+
+ROOM = "lamartine"
+
+
+def test_schedule_lists_event_rooms_blocks_and_turns(client):
+    data = client.get("/api/schedule").get_json()
+    assert data["event"]["title"].startswith("La Diplomatie des territoires")
+    assert data["rooms"] == [{"id": "lamartine", "name": "Salle Lamartine"}]
+    assert [b["id"] for b in data["blocks"]][:3] == ["accueil", "ouverture", "session-1"]
+    hollande = data["blocks"][1]["turns"][3]
+    assert (hollande["role"], hollande["display_name"]) == ("Grand témoin", "M. François Hollande")
+
+
+def test_state_has_the_documented_fields(client):
+    data = client.get(f"/api/rooms/{ROOM}/state").get_json()
+    for key in (
+        "room",
+        "version",
+        "mode",
+        "phase",
+        "server_time",
+        "delay_minutes",
+        "message",
+        "session",
+        "turn_index",
+        "speaker",
+        "next",
+    ):
+        assert key in data
+    assert (data["room"], data["mode"], data["phase"]) == (ROOM, "auto", "session")
+    assert data["session"]["id"] == "session-1"
+    assert {"id", "title", "start", "end"} <= set(data["session"])
+    assert data["next"]["start"] == "2023-07-03T11:15:00+02:00"
+
+
+def test_unknown_room_is_404_json(client):
+    response = client.get("/api/rooms/cave/state")
+    assert response.status_code == 404
+    assert response.get_json()["error"] == "not_found"
+
+
+def post(client, action, json=None, headers=None, **kw):
+    return client.post(f"/api/rooms/{ROOM}/{action}", json=json, headers=headers, **kw)
+
+
+def test_next_with_token_moves_the_speaker(client, auth):
+    response = post(client, "next", {"version": 0}, auth)
+    assert response.status_code == 200
+    data = response.get_json()
+    assert (data["version"], data["mode"], data["speaker"]["name"]) == (
+        1,
+        "manual",
+        "Dorothée Schmid",
+    )
+
+
+@pytest.mark.parametrize(
+    ("action", "body"),
+    [
+        ("next", {}),
+        ("previous", {}),
+        ("auto", {}),
+        ("goto", {"session": "session-3", "turn": 2}),
+        ("delay", {"minutes": 10}),
+        ("message", {"text": "Pause"}),
+    ],
+)
+def test_every_command_refused_without_the_organiser_secret(client, action, body):
+    before = client.get(f"/api/rooms/{ROOM}/state").get_json()
+    response = post(client, action, body)
+    assert response.status_code == 401
+    assert (
+        "Organiser secret required" in response.get_json()["message"]
+        or "Secret organisateur requis" in response.get_json()["message"]
+    )
+    wrong = post(client, action, body, {"Authorization": "Bearer not-the-token"})
+    assert wrong.status_code == 403
+    basic = post(client, action, body, {"Authorization": "Basic dXNlcjpwYXNz"})
+    assert basic.status_code == 403
+    assert client.get(f"/api/rooms/{ROOM}/state").get_json() == before
+
+
+def test_stale_version_is_409_with_the_current_state(client, auth):
+    assert post(client, "next", {"version": 0}, auth).status_code == 200
+    response = post(client, "next", {"version": 0}, auth)
+    assert response.status_code == 409
+    body = response.get_json()
+    assert body["error"] == "stale"
+    assert body["state"]["version"] == 1
+    assert body["state"]["speaker"]["name"] == "Dorothée Schmid"
+
+
+@pytest.mark.parametrize(
+    ("action", "raw", "fragment"),
+    [
+        ("next", "{not json", "JSON"),
+        ("next", "[1, 2]", "JSON"),
+        ("next", '{"version": "1"}', "version"),
+        ("goto", '{"session": "nope"}', "nope"),
+        ("goto", '{"session": "session-1", "turn": 99}', "99"),
+        ("delay", '{"minutes": "ten"}', "minutes"),
+        ("delay", '{"minutes": 100000}', "minutes"),
+        ("message", '{"text": 12}', "text"),
+        ("message", "{}", "text"),
+    ],
+)
+def test_bad_bodies_are_400_with_a_message_and_change_nothing(client, auth, action, raw, fragment):
+    before = client.get(f"/api/rooms/{ROOM}/state").get_json()
+    response = post(client, action, headers={**auth, "Content-Type": "application/json"}, data=raw)
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid"
+    assert fragment in response.get_json()["message"]
+    assert client.get(f"/api/rooms/{ROOM}/state").get_json() == before
+
+
+def test_english_error_messages_on_request(client, auth):
+    response = client.post(f"/api/rooms/{ROOM}/delay", json={"minutes": "x"}, headers=auth)
+    assert response.get_json()["message"] == "« minutes » doit être un nombre entier de minutes."
+    response = client.post(f"/api/rooms/{ROOM}/delay?lang=en", json={"minutes": "x"}, headers=auth)
+    assert response.get_json()["message"] == "'minutes' must be a whole number of minutes."
+
+
+def test_unknown_command_is_404(client, auth):
+    assert post(client, "explode", {}, auth).status_code == 404
+
+
+def test_message_and_delay_and_goto_round_trip(client, auth):
+    post(client, "goto", {"session": "session-3", "turn": 2}, auth)
+    post(client, "delay", {"minutes": 15}, auth)
+    data = post(client, "message", {"text": "<script>alert(1)</script>"}, auth).get_json()
+    assert data["speaker"]["name"] == "Bertrand Gallet"
+    assert data["delay_minutes"] == 15
+    assert data["message"] == "<script>alert(1)</script>"  # stored as text, shown as text
+    assert data["next"]["start"] == "2023-07-03T16:45:00+02:00"
+    cleared = post(client, "message", {"text": None}, auth).get_json()
+    assert cleared["message"] is None
+
+
+def test_organiser_link_logs_in_and_cookie_needs_csrf(client):
+    from .conftest import TOKEN
+
+    response = client.get(f"/organiser?token={TOKEN}")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/organiser"  # the secret leaves the address bar
+    page = client.get("/organiser")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    csrf = html.split('name="csrf-token" content="')[1].split('"')[0]
+    without = post(client, "next", {})
+    assert without.status_code == 403 and without.get_json()["error"] == "csrf"
+    with_csrf = post(client, "next", {}, {"X-CSRF-Token": csrf})
+    assert with_csrf.status_code == 200
+
+
+def test_wrong_organiser_link_is_refused(client):
+    response = client.get("/organiser?token=guess")
+    assert response.status_code == 403
+    assert client.get("/organiser").get_data(as_text=True).count('name="token"') == 1
+
+
+def test_login_form_needs_its_csrf_token(client):
+    from .conftest import TOKEN
+
+    assert client.post("/organiser/login", data={"token": TOKEN}).status_code == 403
+    page = client.get("/organiser").get_data(as_text=True)
+    csrf = page.split('name="csrf" value="')[1].split('"')[0]
+    response = client.post("/organiser/login", data={"token": TOKEN, "csrf": csrf})
+    assert response.status_code == 302
+    assert "csrf-token" in client.get("/organiser").get_data(as_text=True)
+
+
+def test_public_pages_render_and_escape_user_text(client, auth):
+    post(client, "message", {"text": "<b>x</b>"}, auth)
+    for path in ("/", "/programme", f"/screen/{ROOM}", "/organiser"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert "<b>x</b>" not in response.get_data(as_text=True)
+        assert "script-src" not in response.headers["Content-Security-Policy"]
+        assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    assert "\\u003cb\\u003ex\\u003c/b\\u003e" in client.get(f"/screen/{ROOM}").get_data(
+        as_text=True
+    )
+
+
+def test_unknown_screen_is_a_404_page(client):
+    response = client.get("/screen/cave")
+    assert response.status_code == 404
+    assert "<html" in response.get_data(as_text=True)
+
+
+def test_qr_code_encodes_the_programme_address(client):
+    response = client.get("/qr/programme.svg")
+    assert response.status_code == 200
+    assert response.mimetype == "image/svg+xml"
+    assert response.get_data(as_text=True).startswith("<?xml")

@@ -1,0 +1,214 @@
+"""Real browser (Playwright driving Debian's Chromium) against a real server process."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kiosk import db as database
+from kiosk.live import LiveStore
+from kiosk.schedule import load
+
+from .conftest import TOKEN, Server, at
+
+pytestmark = pytest.mark.browser
+CHROMIUM = os.environ.get("KIOSK_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: apt-get install chromium")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page_errors():
+    return []
+
+
+def open_page(browser, url, errors, width=1920, height=1080):
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(url)
+    return page
+
+
+def test_tapping_next_on_the_tablet_changes_the_screen_without_reload(browser, server, page_errors):
+    from playwright.sync_api import expect
+
+    screen = open_page(browser, server.url + "/screen/lamartine", page_errors)
+    expect(screen.locator("body")).to_have_attribute("data-online", "yes")
+    screen.evaluate("window.notReloaded = true")
+    assert screen.locator(".turn.current").count() == 0  # auto: nobody highlighted
+    tablet = open_page(browser, f"{server.url}/organiser?token={TOKEN}", page_errors, 1280, 800)
+    expect(tablet.locator("body")).to_have_attribute("data-online", "yes")
+    tablet.get_by_role("button", name="Suivant ▶").click()
+    expect(screen.locator(".turn.current .name")).to_have_text("Mme Dorothée Schmid")
+    tablet.locator("button.next").click()
+    expect(screen.locator(".turn.current .name")).to_have_text("M. Grégory Doucet")
+    expect(tablet.locator("#now-speaker")).to_contain_text("M. Grégory Doucet")
+    assert screen.evaluate("window.notReloaded") is True
+    # the real day's order: tap Bertrand Gallet in the list of session 3
+    tablet.locator('.o-turn[data-goto="session-3"][data-turn="2"]').click()
+    expect(screen.locator(".turn.current .name")).to_have_text("M. Bertrand Gallet")
+    tablet.locator("#message-text").fill("Merci de regagner vos places")
+    tablet.locator("button.show-message").click()
+    expect(screen.locator("#message")).to_have_text("ℹ Merci de regagner vos places")
+    tablet.locator('button[data-delay="5"]').click()
+    expect(screen.locator(".block-head .delay")).to_have_text("Retard de 5 min")
+    assert page_errors == []
+
+
+def test_tablet_touch_targets_are_at_least_44_px(browser, server, page_errors):
+    tablet = open_page(browser, f"{server.url}/organiser?token={TOKEN}", page_errors, 1280, 800)
+    sizes = tablet.evaluate("""() => [...document.querySelectorAll('button, a, textarea')]
+        .filter((e) => e.offsetParent !== null)
+        .map((e) => { const r = e.getBoundingClientRect();
+                      return [e.textContent.trim().slice(0, 30), r.width, r.height]; })""")
+    assert sizes
+    small = [s for s in sizes if s[1] < 44 or s[2] < 44]
+    assert small == []
+    next_button = tablet.locator("button.next").bounding_box()
+    assert next_button["height"] >= 88
+    ARTIFACTS.mkdir(exist_ok=True)
+    tablet.screenshot(path=ARTIFACTS / "organiser-1280x800.png")
+
+
+OVERFLOW = """() => {
+  const vw = innerWidth, vh = innerHeight, out = [];
+  for (const e of document.querySelectorAll('#screen *')) {
+    if (e.closest('[hidden]') || e.offsetParent === null) continue;
+    const r = e.getBoundingClientRect();
+    if (r.width === 0 || r.height === 0) continue;
+    if (r.left < -1 || r.top < -1 || r.right > vw + 1 || r.bottom > vh + 1)
+      out.push(e.className || e.tagName);
+  }
+  const main = document.getElementById('main');
+  if (main.scrollHeight > main.clientHeight + 1) out.push('main content clipped');
+  return out;
+}"""
+
+
+def set_state(db_path: Path, *commands):
+    """Puts the room in a state through the domain, as the tablet would."""
+    store = LiveStore(database.connect(str(db_path)), load())
+    for action, args in commands:
+        store.perform("lamartine", action, args, at("12:00"))
+
+
+@pytest.mark.parametrize(
+    ("name", "clock", "commands"),
+    [
+        (
+            "session-2-long-title",
+            "2023-07-03T11:40",
+            [
+                ("goto", {"session": "session-2", "turn": 3}),
+                ("delay", {"minutes": 10}),
+                (
+                    "message",
+                    {
+                        "text": "Mesdames et Messieurs, la séance reprendra après le débat "
+                        "avec la salle. Merci de rejoindre vos places et de laisser les "
+                        "premiers rangs aux intervenants. Les micros circulent dans la "
+                        "salle : levez la main pour poser votre question, et présentez-"
+                        "vous brièvement."
+                    },
+                ),
+            ],
+        ),
+        ("ouverture", "2023-07-03T09:10", [("goto", {"session": "ouverture", "turn": 2})]),
+        ("conclusions", "2023-07-03T16:40", [("goto", {"session": "conclusions", "turn": 1})]),
+        ("pause", "2023-07-03T11:05", []),
+        ("before", "2023-07-03T07:45", []),
+        ("after", "2023-07-03T18:00", []),
+    ],
+)
+def test_screen_fits_1920_and_1280_without_overflow(
+    browser, tmp_path, name, clock, commands, page_errors
+):
+    from .conftest import free_port
+
+    db = tmp_path / "kiosk.db"
+    srv = Server(db, free_port(), clock).start()
+    try:
+        set_state(db, *commands)
+        ARTIFACTS.mkdir(exist_ok=True)
+        for width, height in ((1920, 1080), (1280, 720)):
+            page = open_page(browser, srv.url + "/screen/lamartine", page_errors, width, height)
+            page.wait_for_function("document.fonts.ready.then(() => true)")
+            assert page.evaluate(OVERFLOW) == [], (name, width)
+            page.screenshot(path=ARTIFACTS / f"screen-{name}-{width}x{height}.png")
+            page.close()
+    finally:
+        srv.kill()
+    assert page_errors == []
+
+
+def test_screen_resyncs_by_itself_after_a_server_restart(browser, server, page_errors):
+    from playwright.sync_api import expect
+
+    screen = open_page(browser, server.url + "/screen/lamartine", page_errors, 1280, 720)
+    expect(screen.locator("body")).to_have_attribute("data-online", "yes")
+    screen.evaluate("window.notReloaded = true")
+    server.kill()
+    expect(screen.locator("#offline")).to_be_visible(timeout=10_000)
+    expect(screen.locator("#clock")).not_to_have_text("--")
+    # While the server is down the state changes in the database (as if another
+    # instance had been used); the screen can only learn it by resyncing.
+    set_state(server.db, ("goto", {"session": "session-3", "turn": 1}))
+    server.start()
+    expect(screen.locator(".turn.current .name")).to_have_text(
+        "M. Stéphane Troussel", timeout=15_000
+    )
+    expect(screen.locator("#offline")).to_be_hidden()
+    assert screen.evaluate("window.notReloaded") is True
+
+
+def test_offline_screen_in_auto_mode_keeps_following_the_timetable(browser, tmp_path, page_errors):
+    from playwright.sync_api import expect
+
+    from .conftest import free_port
+
+    # 10:59:50 at ×60: the clock reaches 11:00 (an unprinted pause) ten real seconds later.
+    srv = Server(tmp_path / "kiosk.db", free_port(), "2023-07-03T10:58:30", speed=60).start()
+    screen = open_page(browser, srv.url + "/screen/lamartine", page_errors, 1280, 720)
+    expect(screen.locator(".block-head .label")).to_have_text("Session 1")
+    srv.kill()
+    expect(screen.locator("#offline")).to_be_visible(timeout=10_000)
+    expect(screen.locator(".big-word")).to_have_text("Pause", timeout=15_000)
+    expect(screen.locator(".next-what")).to_contain_text("Session 2")
+
+
+def test_phone_programme_highlights_the_current_speaker_live(browser, server, page_errors):
+    from playwright.sync_api import expect
+
+    phone = open_page(browser, server.url + "/programme", page_errors, 390, 844)
+    expect(phone.locator("body")).to_have_attribute("data-online", "yes")
+    expect(phone.locator("#block-session-1")).to_have_class("block kind-session now")
+    server.post("/api/rooms/lamartine/goto", {"session": "session-1", "turn": 2})
+    expect(phone.locator('#block-session-1 li[aria-current="true"] .who')).to_have_text(
+        "M. Bernard Kouchner"
+    )
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390
+    phone.screenshot(path=ARTIFACTS / "programme-390x844.png")
+    assert page_errors == []

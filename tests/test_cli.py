@@ -1,0 +1,116 @@
+"""The `kiosk` command: check, organiser-link, help texts, refusals without tracebacks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from kiosk.cli import cli
+
+from .test_schedule import GOOD
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+def test_every_command_has_help_with_an_example(runner):
+    for name, command in cli.commands.items():
+        assert command.help, name
+        assert "Example: kiosk" in command.help, name
+        for param in command.params:
+            if param.param_type_name != "argument":
+                assert param.help, f"{name} {param.name}"
+
+
+def test_check_bundled_schedule(runner):
+    result = runner.invoke(cli, ["check"])
+    assert result.exit_code == 0
+    assert "Salle Lamartine (lamartine): 7 blocks, 21 turns, 08:30–17:15" in result.output
+
+
+def test_check_bad_file_names_the_place_and_exits_non_zero(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(GOOD.replace('end: "10:00"', 'end: "08:00"', 1), encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-c", "from kiosk.cli import main; main()", "check", str(bad)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert f"{bad}, line 9: block 'one': end 08:00 is not after start 09:00" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_check_missing_file(runner, tmp_path):
+    result = runner.invoke(cli, ["check", str(tmp_path / "nope.yaml")])
+    assert result.exit_code == 1
+    assert "no such file" in result.output
+
+
+def test_serve_refuses_a_bad_timetable_before_listening(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(GOOD.replace("id: two", "id: one"), encoding="utf-8")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from kiosk.cli import main; main()",
+            "serve",
+            "--schedule",
+            str(bad),
+            "--db",
+            str(tmp_path / "k.db"),
+            "--port",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "block 'one': duplicate id" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_refuses_a_bad_clock(tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from kiosk.cli import main; main()",
+            "serve",
+            "--clock",
+            "yesterday",
+            "--db",
+            str(tmp_path / "k.db"),
+            "--port",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "--clock" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_organiser_link_is_generated_once_and_kept(runner, tmp_path, monkeypatch):
+    monkeypatch.delenv("KIOSK_ORGANISER_TOKEN", raising=False)
+    db = str(tmp_path / "k.db")
+    first = runner.invoke(cli, ["organiser-link", "--db", db]).output.strip()
+    second = runner.invoke(cli, ["organiser-link", "--db", db, "--port", "8000"]).output.strip()
+    token = first.rsplit("token=", 1)[1]
+    assert len(token) >= 43  # 256 bits, URL-safe base64
+    assert first.startswith("http://localhost:5000/organiser?token=")
+    assert second == f"http://localhost:8000/organiser?token={token}"
+
+
+def test_organiser_link_uses_the_environment_secret(runner, tmp_path, monkeypatch):
+    monkeypatch.setenv("KIOSK_ORGANISER_TOKEN", "from-the-environment")
+    out = runner.invoke(cli, ["organiser-link", "--db", str(tmp_path / "k.db")]).output
+    assert out.strip().endswith("token=from-the-environment")

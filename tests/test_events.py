@@ -1,0 +1,96 @@
+"""Socket.IO through Flask-SocketIO's test client: full state on join, pushes, refusals."""
+
+from __future__ import annotations
+
+from kiosk import db as database
+from kiosk.app import socketio
+from kiosk.events import tick
+
+from .conftest import TOKEN
+
+ROOM = "lamartine"
+
+
+def states(client):
+    return [m["args"][0] for m in client.get_received() if m["name"] == "state"]
+
+
+def join(app, flask_client=None, auth=None):
+    client = socketio.test_client(app, flask_test_client=flask_client, auth=auth)
+    assert client.is_connected()
+    ack = client.emit("join", {"room": ROOM}, callback=True)
+    assert ack == {"ok": True}
+    return client
+
+
+def test_join_sends_the_full_state_at_once(app):
+    client = join(app)
+    [state] = states(client)
+    assert (state["room"], state["phase"], state["session"]["id"]) == (ROOM, "session", "session-1")
+
+
+def test_join_unknown_room_is_refused(app):
+    client = socketio.test_client(app)
+    assert client.emit("join", {"room": "cave"}, callback=True)["ok"] is False
+    assert client.emit("join", "lamartine", callback=True)["ok"] is False
+    assert states(client) == []
+
+
+def test_http_command_is_pushed_to_every_screen_of_the_room(app, client, auth):
+    screens = [join(app), join(app)]
+    for screen in screens:
+        states(screen)
+    response = client.post(f"/api/rooms/{ROOM}/next", json={"version": 0}, headers=auth)
+    assert response.status_code == 200
+    for screen in screens:
+        [state] = states(screen)
+        assert state["version"] == 1
+        assert state["speaker"]["name"] == "Dorothée Schmid"
+
+
+def test_socket_command_refused_for_the_public(app, client):
+    screen = join(app)
+    states(screen)
+    reply = screen.emit("command", {"room": ROOM, "action": "next"}, callback=True)
+    assert reply["ok"] is False and reply["status"] == 403
+    assert states(screen) == []
+    assert client.get(f"/api/rooms/{ROOM}/state").get_json()["version"] == 0
+
+
+def test_socket_command_with_organiser_token(app):
+    tablet = join(app, auth={"token": TOKEN})
+    states(tablet)
+    reply = tablet.emit(
+        "command",
+        {"room": ROOM, "action": "goto", "session": "session-3", "turn": 2, "version": 0},
+        callback=True,
+    )
+    assert reply["ok"] is True
+    assert reply["state"]["speaker"]["name"] == "Bertrand Gallet"
+    stale = tablet.emit("command", {"room": ROOM, "action": "next", "version": 0}, callback=True)
+    assert (stale["ok"], stale["status"], stale["error"]) == (False, 409, "stale")
+    assert stale["state"]["version"] == 1
+    wrong = socketio.test_client(app, auth={"token": "guess"})
+    assert wrong.emit("command", {"room": ROOM, "action": "next"}, callback=True)["status"] == 403
+
+
+def test_socket_command_with_organiser_session_cookie(app, client):
+    client.get(f"/organiser?token={TOKEN}")
+    tablet = join(app, flask_client=client)
+    reply = tablet.emit("command", {"room": ROOM, "action": "next"}, callback=True)
+    assert reply["ok"] is True
+
+
+def test_clock_crossing_a_boundary_is_pushed(app, clock):
+    screen = join(app)
+    states(screen)
+    db = database.connect(app.config["DATABASE"])
+    last: dict = {}
+    assert tick(app, db, last) == []  # first look: nothing to announce
+    clock.set("10:40")
+    assert tick(app, db, last) == []  # same block: screens already right
+    assert states(screen) == []
+    clock.set("11:00")
+    assert tick(app, db, last) == [ROOM]
+    [state] = states(screen)
+    assert (state["phase"], state["session"], state["next"]["id"]) == ("break", None, "session-2")

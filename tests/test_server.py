@@ -1,0 +1,72 @@
+"""A real `kiosk serve` process: real websockets, kill -9 and restart, offline assets."""
+
+from __future__ import annotations
+
+import re
+import threading
+
+import requests
+import socketio
+
+from .conftest import Server
+
+
+def test_state_survives_kill_9(server: Server):
+    assert server.post("/api/rooms/lamartine/goto", {"session": "session-3", "turn": 2}).ok
+    assert server.post("/api/rooms/lamartine/delay", {"minutes": 20}).ok
+    assert server.post("/api/rooms/lamartine/message", {"text": "Reprise à 15 h"}).ok
+    before = server.state()
+    server.kill()  # SIGKILL: no chance to flush or clean up
+    server.start()
+    after = server.state()
+    for data in (before, after):
+        data.pop("server_time")
+    assert after == before
+    assert (
+        after["version"],
+        after["speaker"]["name"],
+        after["delay_minutes"],
+        after["message"],
+    ) == (3, "Bertrand Gallet", 20, "Reprise à 15 h")
+
+
+def test_websocket_client_gets_state_on_join_and_each_change(server: Server):
+    client = socketio.Client(reconnection=False)
+    received: list[dict] = []
+    changed = threading.Event()
+
+    @client.on("state")
+    def on_state(data):
+        received.append(data)
+        if data["version"] == 1:
+            changed.set()
+
+    client.connect(server.url, transports=["websocket"])
+    try:
+        assert client.transport() == "websocket"
+        assert client.call("join", {"room": "lamartine"}, timeout=5) == {"ok": True}
+        assert received[0]["version"] == 0
+        assert server.post("/api/rooms/lamartine/next", {"version": 0}).ok
+        assert changed.wait(5)
+        assert received[-1]["speaker"]["name"] == "Dorothée Schmid"
+        refused = client.call("command", {"room": "lamartine", "action": "next"}, timeout=5)
+        assert refused["status"] == 403
+        assert server.state()["version"] == 1
+    finally:
+        client.disconnect()
+
+
+def test_pages_load_nothing_from_the_internet(server: Server):
+    for path in ("/", "/programme", "/screen/lamartine", "/organiser"):
+        html = requests.get(server.url + path, timeout=5).text
+        for url in re.findall(r'(?:src|href)="([^"]+)"', html):
+            assert url.startswith(("/", "?", "#")), (path, url)
+            if url.startswith("/static/"):
+                assert requests.get(server.url + url, timeout=5).ok, url
+
+
+def test_served_by_gevent_not_the_development_server(server: Server):
+    response = requests.get(server.url + "/api/schedule", timeout=5)
+    # Werkzeug's development server names itself in every response; gevent's does not.
+    assert response.ok
+    assert "Werkzeug" not in response.headers.get("Server", "")
