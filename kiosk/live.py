@@ -69,7 +69,6 @@ class Where:
     phase: str  # before | session | break | after
     current: Block | None
     following: Block | None
-    previous: Block | None
 
 
 def locate(blocks: tuple[Block, ...], moment: dt.datetime) -> Where:
@@ -78,12 +77,12 @@ def locate(blocks: tuple[Block, ...], moment: dt.datetime) -> Where:
     for i, block in enumerate(blocks):
         following = blocks[i + 1] if i + 1 < len(blocks) else None
         if moment < block.start:
-            return Where("before" if previous is None else "break", None, block, previous)
+            return Where("before" if previous is None else "break", None, block)
         if moment < block.end:
             phase = "break" if block.kind == "break" else "session"
-            return Where(phase, block, following, previous)
+            return Where(phase, block, following)
         previous = block
-    return Where("after", None, None, previous)
+    return Where("after", None, None)
 
 
 # --- the running order as a list of positions ------------------------------------------
@@ -284,7 +283,6 @@ def view(
             "break" if held.kind == "break" else "session",
             held,
             blocks[i + 1] if i + 1 < len(blocks) else None,
-            blocks[i - 1] if i else None,
         )
         turn_index = state.turn_index
         drift = drift_minutes(held, now)
@@ -311,7 +309,6 @@ def view(
         "turn_index": turn_index,
         "speaker": speaker,
         "next": _block_json(where.following, shift) if where.following else None,
-        "previous_id": where.previous.id if where.previous else None,
     }
 
 

@@ -32,7 +32,8 @@
       start.title = moved ? fill(t.instead_of, { time: start.dataset.planned }) : "";
       if (isNow && !scrolled) {
         scrolled = true;
-        block.scrollIntoView({ block: "start" });
+        const bar = document.querySelector(".live-bar").offsetHeight;
+        window.scrollTo(0, block.getBoundingClientRect().top + window.scrollY - bar - 8);
       }
     }
   }
