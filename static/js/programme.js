@@ -65,8 +65,8 @@
 
   function show(s) {
     states[s.room] = s;
+    renderStatus();  // first: the bar's height decides where the current block scrolls to
     applyRoom(s);
-    renderStatus();
   }
 
   for (const room of boot.rooms) if (states[room]) show(states[room]);
