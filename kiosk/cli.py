@@ -155,10 +155,136 @@ def organiser_link_command(db_path, host, port) -> None:
     """
     from . import db as database
 
+    token = database.secret(
+        _open_db(db_path), "organiser_token", os.environ.get("KIOSK_ORGANISER_TOKEN")
+    )
+    click.echo(organiser_link(host, port, token))
+
+
+def _open_db(db_path: str):
+    from . import db as database
+
     db = database.connect(db_path)
     database.migrate(db)
-    token = database.secret(db, "organiser_token", os.environ.get("KIOSK_ORGANISER_TOKEN"))
-    click.echo(organiser_link(host, port, token))
+    return db
+
+
+def _event_tz(schedule_path: str | None):
+    from .schedule import load
+
+    try:
+        return load(schedule_path).event.tz
+    except ScheduleError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@cli.command("kiosk-link")
+@_db_option
+@click.option("--host", default="localhost", show_default=True, help="Host name in the link.")
+@click.option("--port", default=5000, show_default=True, type=int, help="Port in the link.")
+@click.option(
+    "--device",
+    default="kiosque 1",
+    show_default=True,
+    help="Name of the kiosk, recorded with each check-in it makes.",
+)
+def kiosk_link_command(db_path, host, port, device) -> None:
+    """Print a welcome-desk kiosk link: it can check people in and register walk-ins only.
+
+    Example: kiosk kiosk-link --host 192.168.1.20 --device "kiosque 2"
+    """
+    from urllib.parse import quote
+
+    from . import db as database
+
+    token = database.secret(_open_db(db_path), "kiosk_token", os.environ.get("KIOSK_KIOSK_TOKEN"))
+    shown = "localhost" if host in ("0.0.0.0", "::", "127.0.0.1") else host
+    click.echo(f"http://{shown}:{port}/kiosk?token={token}&device={quote(device)}")
+
+
+@cli.group()
+def attendees() -> None:
+    """Import, export, print and purge the attendee list."""
+
+
+@attendees.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@_db_option
+def import_command(file, db_path) -> None:
+    """Import attendees from a CSV file (all or nothing; no duplicates on a second run).
+
+    Accepts , or ; separators, UTF-8 (with or without BOM) or Windows-1252, and French or
+    English headers: Nom, Prénom, Civilité, Organisation, Fonction, Courriel/Email,
+    Catégorie, VIP.
+
+    Example: kiosk attendees import inscrits.csv
+    """
+    import datetime as dt
+    from pathlib import Path
+
+    from .attendees import CsvError, import_csv
+
+    raw = Path(file).read_bytes()
+    db = _open_db(db_path)
+    lines = max(raw.count(b"\n"), 1)
+    try:
+        with click.progressbar(length=lines, label="Import", file=sys.stderr) as bar:
+            report = import_csv(db, raw, dt.datetime.now(dt.UTC), progress=bar.update)
+    except CsvError as exc:
+        raise click.ClickException(f"{file}: {exc} (nothing was imported)") from None
+    click.echo(f"{report.created} attendees imported, {report.already_present} already present.")
+
+
+@attendees.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True))
+@_db_option
+@_schedule_option
+def export_command(file, db_path, schedule_path) -> None:
+    """Write every attendee with their code and arrival time (CSV, ; and UTF-8 BOM).
+
+    Example: kiosk attendees export liste-avec-codes.csv
+    """
+    from pathlib import Path
+
+    from .attendees import export_all
+
+    text = export_all(_open_db(db_path), _event_tz(schedule_path))
+    Path(file).write_text(text, encoding="utf-8", newline="")
+    click.echo(f"{text.count(chr(10)) - 1} attendees written to {file}.")
+
+
+@attendees.command("qr")
+@click.argument("directory", type=click.Path(file_okay=False))
+@_db_option
+def qr_command(directory, db_path) -> None:
+    """Write one QR code image (SVG) per attendee; the image carries the code only.
+
+    Example: kiosk attendees qr badges-qr/
+    """
+    from pathlib import Path
+
+    from .attendees import write_qr_codes
+
+    count = write_qr_codes(_open_db(db_path), Path(directory))
+    click.echo(f"{count} QR codes written to {directory}.")
+
+
+@attendees.command("purge")
+@_db_option
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def purge_command(db_path, yes) -> None:
+    """Delete all personal data after the event, keeping anonymous counts by category.
+
+    Example: kiosk attendees purge --yes
+    """
+    import datetime as dt
+
+    from .checkin import purge
+
+    if not yes:
+        click.confirm("Delete every attendee's personal data for good?", abort=True)
+    count = purge(_open_db(db_path), dt.datetime.now(dt.UTC))
+    click.echo(f"{count} attendees deleted; anonymous counts kept.")
 
 
 def main() -> None:

@@ -60,10 +60,62 @@ def _create_settings_and_room_states(db: Database) -> None:
     )
 
 
+def _create_attendees(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE attendees (
+            id INTEGER PRIMARY KEY,
+            code TEXT NOT NULL UNIQUE,
+            civility TEXT NOT NULL DEFAULT '',
+            first_name TEXT NOT NULL,
+            last_name TEXT NOT NULL,
+            organisation TEXT NOT NULL DEFAULT '',
+            function TEXT NOT NULL DEFAULT '',
+            email TEXT NOT NULL DEFAULT '',
+            category TEXT NOT NULL,
+            vip INTEGER NOT NULL DEFAULT 0,
+            source TEXT NOT NULL CHECK (source IN ('imported', 'walk-in')),
+            name_key TEXT NOT NULL,
+            org_key TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX attendees_name_key ON attendees (name_key);
+        CREATE INDEX attendees_email ON attendees (email) WHERE email != '';
+        -- One row per attendee at most: the primary key, not an `if`, decides who was
+        -- first when two kiosks scan the same code at the same instant.
+        CREATE TABLE checkins (
+            attendee_id INTEGER PRIMARY KEY REFERENCES attendees (id) ON DELETE CASCADE,
+            checked_in_at TEXT NOT NULL,
+            kiosk TEXT NOT NULL
+        );
+        CREATE TABLE checkin_log (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL,
+            kiosk TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            attendee_id INTEGER,
+            detail TEXT
+        );
+        CREATE TRIGGER checkin_log_no_update BEFORE UPDATE ON checkin_log
+            BEGIN SELECT RAISE(ABORT, 'checkin_log is append-only'); END;
+        CREATE TRIGGER checkin_log_no_delete BEFORE DELETE ON checkin_log
+            BEGIN SELECT RAISE(ABORT, 'checkin_log is append-only'); END;
+        CREATE TABLE attendance_archive (
+            category TEXT NOT NULL,
+            expected INTEGER NOT NULL,
+            checked_in INTEGER NOT NULL,
+            walk_ins INTEGER NOT NULL,
+            purged_at TEXT NOT NULL
+        );
+        """
+    )
+
+
 # Append only: a migration, once released, never changes; the schema moves forward by
 # adding a new one at the end.
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0001_settings_and_room_states", _create_settings_and_room_states),
+    ("0002_attendees_and_checkins", _create_attendees),
 ]
 
 

@@ -1,0 +1,491 @@
+"""Attendees: their fields and how they are checked, codes, CSV import and export, purge.
+
+No Flask here. Every field an attendee gives (at the kiosk, in a CSV cell) goes through
+`clean_fields()`, which refuses what cannot be right on a badge with a message naming the
+field, so the kiosk, the API and the import all apply the same rules.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import secrets
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from .db import transaction
+from .live import N_
+
+# (key, French label as organisers write it); the UI translates the label.
+CATEGORIES: tuple[tuple[str, str], ...] = (
+    ("elu", N_("Elected official")),
+    ("agent", N_("Local government officer")),
+    ("diplomate", N_("Diplomat")),
+    ("ong", N_("NGO")),
+    ("chercheur", N_("Researcher")),
+    ("presse", N_("Press")),
+    ("intervenant", N_("Speaker")),
+    ("organisation", N_("Organising team")),
+    ("autre", N_("Other")),
+)
+CATEGORY_KEYS = tuple(key for key, _ in CATEGORIES)
+# What French (and English) spreadsheets write in the category column.
+CATEGORY_ALIASES = {
+    "elu": "elu",
+    "elue": "elu",
+    "elu e": "elu",
+    "elus": "elu",
+    "elected official": "elu",
+    "agent": "agent",
+    "agent territorial": "agent",
+    "agente territoriale": "agent",
+    "local government officer": "agent",
+    "diplomate": "diplomate",
+    "diplomat": "diplomate",
+    "ong": "ong",
+    "ngo": "ong",
+    "association": "ong",
+    "chercheur": "chercheur",
+    "chercheuse": "chercheur",
+    "chercheur euse": "chercheur",
+    "researcher": "chercheur",
+    "presse": "presse",
+    "press": "presse",
+    "journaliste": "presse",
+    "intervenant": "intervenant",
+    "intervenante": "intervenant",
+    "intervenant e": "intervenant",
+    "speaker": "intervenant",
+    "organisation": "organisation",
+    "organisateur": "organisation",
+    "organising team": "organisation",
+    "autre": "autre",
+    "other": "autre",
+    "": "autre",
+}
+CIVILITIES = {
+    "": "",
+    "m": "M.",
+    "m.": "M.",
+    "monsieur": "M.",
+    "mr": "M.",
+    "mr.": "M.",
+    "mme": "Mme",
+    "madame": "Mme",
+    "mrs": "Mme",
+    "ms": "Mme",
+    "mlle": "Mme",
+    "mx": "Mx",
+    "dr": "Dr",
+    "pr": "Pr",
+    "me": "Me",
+    "s.e. m.": "S.E. M.",
+    "s.e. mme": "S.E. Mme",
+}
+# Functions that make a guest a VIP whose arrival the organisers want to know at once.
+VIP_FUNCTION = re.compile(
+    r"\b(ministre|secretaire d etat|depute|deputee|senateur|senatrice|maire|ambassadeur|"
+    r"ambassadrice|president de la republique|prefet|prefete)\b"
+)
+CODE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+FIELDS = ("civility", "first_name", "last_name", "organisation", "function", "email", "category")
+LIMITS = {"first_name": 80, "last_name": 80, "organisation": 160, "function": 240, "email": 254}
+_NAME_OK = set(" -'’.")
+_TEXT_OK = set(" -'’.,&()/+°:«»\"!?@#–·")  # · for inclusive writing: « élu·e »
+_EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[A-Za-z]{2,}$")
+
+
+class InvalidField(ValueError):
+    """A value that cannot be stored; `field` names it, `template % params` explains."""
+
+    def __init__(self, field: str, template: str, **params: Any):
+        self.field = field
+        self.template = template
+        self.params = params
+        super().__init__(f"{field}: {template % params}")
+
+
+@dataclass(frozen=True)
+class Attendee:
+    id: int
+    code: str
+    civility: str
+    first_name: str
+    last_name: str
+    organisation: str
+    function: str
+    email: str
+    category: str
+    vip: bool
+    source: str
+
+    @property
+    def display_name(self) -> str:
+        """How the kiosk greets: « Mme Dupont », or « Camille Dupont » without civility."""
+        if self.civility:
+            return f"{self.civility} {self.last_name}"
+        return f"{self.first_name} {self.last_name}"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+COLUMNS = ", ".join(("id", "code", *FIELDS[:6], "category", "vip", "source"))
+
+
+def from_row(row: tuple) -> Attendee:
+    (id_, code, civility, first, last, org, function, email, category, vip, source) = row
+    return Attendee(
+        id_,
+        code,
+        civility or "",
+        first,
+        last,
+        org or "",
+        function or "",
+        email or "",
+        category,
+        bool(vip),
+        source,
+    )
+
+
+def fold(text: str) -> str:
+    """Accent-, case- and hyphen-insensitive form: « Grégory-Doucet » -> « gregory doucet »."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    return " ".join(re.sub(r"[^\w@.]+|_", " ", bare).split())
+
+
+def name_key(first_name: str, last_name: str) -> str:
+    """« Jean-Pierre Martin », « jean pierre MARTIN » and « Jeanpierre Martin » are one key."""
+    return fold(f"{first_name}{last_name}").replace(" ", "")
+
+
+def new_code() -> str:
+    """144 random bits, URL-safe: what the QR code carries, and nothing else."""
+    return secrets.token_urlsafe(18)
+
+
+def _check_text(field: str, value: Any, allowed: set[str], required: bool) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise InvalidField(field, N_("must be text"))
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co") for c in value):
+        raise InvalidField(field, N_("contains control characters"))
+    value = " ".join(value.split())
+    if not value:
+        if required:
+            raise InvalidField(field, N_("is required"))
+        return ""
+    limit = LIMITS.get(field, 40)
+    if len(value) > limit:
+        raise InvalidField(field, N_("is longer than %(max)d characters"), max=limit)
+    for c in value:
+        kind = unicodedata.category(c)
+        if not (kind[0] in "LM" or (kind[0] == "N" and field != "first_name") or c in allowed):
+            raise InvalidField(
+                field, N_("contains a character that is not allowed: %(char)s"), char=c
+            )
+    return value
+
+
+def clean_fields(data: Any) -> dict[str, str]:
+    """The attendee's fields checked and tidied, or InvalidField for the first bad one."""
+    if not isinstance(data, dict):
+        raise InvalidField("body", N_("must be an object with the attendee's fields"))
+    civility = data.get("civility") or ""
+    if not isinstance(civility, str) or civility.strip().casefold() not in CIVILITIES:
+        raise InvalidField("civility", N_("is not one of M., Mme, Mx, Dr, Pr, Me"))
+    category = data.get("category") or ""
+    if not isinstance(category, str) or fold(category) not in CATEGORY_ALIASES:
+        raise InvalidField("category", N_("is not a known category"))
+    email = _check_text("email", data.get("email"), set("@.+-_"), required=False)
+    if email and not _EMAIL.match(email):
+        raise InvalidField("email", N_("is not an email address"))
+    return {
+        "civility": CIVILITIES[civility.strip().casefold()],
+        "first_name": _check_text("first_name", data.get("first_name"), _NAME_OK, True),
+        "last_name": _check_text("last_name", data.get("last_name"), _NAME_OK, True),
+        "organisation": _check_text("organisation", data.get("organisation"), _TEXT_OK, False),
+        "function": _check_text("function", data.get("function"), _TEXT_OK, False),
+        "email": email.lower(),
+        "category": CATEGORY_ALIASES[fold(category)],
+    }
+
+
+def is_vip(fields: dict[str, str]) -> bool:
+    return bool(VIP_FUNCTION.search(fold(fields.get("function", ""))))
+
+
+def record(fields: dict[str, str], source: str, now: dt.datetime, vip: bool | None = None):
+    """The row to insert for a new attendee."""
+    return {
+        **fields,
+        "code": new_code(),
+        "vip": int(is_vip(fields) if vip is None else vip),
+        "source": source,
+        "name_key": name_key(fields["first_name"], fields["last_name"]),
+        "org_key": fold(fields["organisation"]),
+        "created_at": now.astimezone(dt.UTC).isoformat(),
+    }
+
+
+def find_by_name(db: Database, first_name: str, last_name: str) -> list[Attendee]:
+    rows = db.execute(
+        f"SELECT {COLUMNS} FROM attendees WHERE name_key = ? ORDER BY id",
+        [name_key(first_name, last_name)],
+    ).fetchall()
+    return [from_row(r) for r in rows]
+
+
+def get(db: Database, attendee_id: int) -> Attendee | None:
+    row = db.execute(f"SELECT {COLUMNS} FROM attendees WHERE id = ?", [attendee_id]).fetchone()
+    return from_row(row) if row else None
+
+
+# --- CSV import ------------------------------------------------------------------------
+
+HEADERS = {
+    "civility": ("civilite", "civility", "title", "titre"),
+    "first_name": ("prenom", "first name", "firstname", "given name", "first_name"),
+    "last_name": (
+        "nom",
+        "last name",
+        "lastname",
+        "surname",
+        "family name",
+        "nom de famille",
+        "last_name",
+    ),
+    "organisation": (
+        "organisation",
+        "organization",
+        "structure",
+        "collectivite",
+        "organisme",
+        "institution",
+        "company",
+    ),
+    "function": ("fonction", "function", "job title", "position", "poste", "titre du poste"),
+    "email": ("courriel", "email", "e mail", "mail", "adresse electronique", "adresse mail"),
+    "category": ("categorie", "category", "type", "profil"),
+    "vip": ("vip",),
+}
+_YES = {"oui", "o", "yes", "y", "1", "x", "vrai", "true"}
+_NO = {"", "non", "n", "no", "0", "faux", "false"}
+
+
+class CsvError(ValueError):
+    """A file that cannot be imported; the message names the line."""
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    created: int
+    already_present: int
+
+
+def decode(raw: bytes) -> str:
+    """UTF-8 (with or without BOM) or Windows-1252, as French offices export."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return raw[3:].decode("utf-8")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return raw.decode("cp1252")
+    except UnicodeDecodeError as exc:
+        raise CsvError(f"the file is neither UTF-8 nor Windows-1252 (byte {exc.start})") from None
+
+
+def read_rows(text: str) -> tuple[list[str], list[list[str]]]:
+    first = text.split("\n", 1)[0]
+    delimiter = max((";", ",", "\t"), key=first.count)
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    if not rows:
+        raise CsvError("the file is empty")
+    return rows[0], rows[1:]
+
+
+def map_headers(header: list[str]) -> dict[str, int]:
+    columns: dict[str, int] = {}
+    for index, name in enumerate(header):
+        key = fold(name)
+        for field, names in HEADERS.items():
+            if key in names:
+                if field in columns:
+                    raise CsvError(f"line 1: two columns for {field} ({name!r})")
+                columns[field] = index
+    missing = [f for f in ("last_name", "first_name") if f not in columns]
+    if missing:
+        raise CsvError(
+            "line 1: no column for " + " and ".join(missing) + " (expected headers such as "
+            "Nom, Prénom, Civilité, Organisation, Fonction, Courriel, Catégorie)"
+        )
+    return columns
+
+
+def import_csv(
+    db: Database,
+    raw: bytes,
+    now: dt.datetime,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Import attendees all-or-nothing; the same file twice creates no duplicates."""
+    header, rows = read_rows(decode(raw))
+    columns = map_headers(header)
+    new: list[dict[str, Any]] = []
+    already = 0
+    with transaction(db):
+        emails = {
+            e for (e,) in db.execute("SELECT email FROM attendees WHERE email != ''").fetchall()
+        }
+        people = {
+            (n, o) for n, o in db.execute("SELECT name_key, org_key FROM attendees").fetchall()
+        }
+        for number, row in enumerate(rows, start=2):
+            if progress:
+                progress(1)
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) > len(header):
+                raise CsvError(f"line {number}: {len(row)} cells for {len(header)} columns")
+            cell = {f: (row[i] if i < len(row) else "") for f, i in columns.items()}
+            try:
+                fields = clean_fields({f: cell.get(f, "") for f in FIELDS})
+            except InvalidField as exc:
+                raise CsvError(f"line {number}: {exc.field}: {exc.template % exc.params}") from None
+            vip_cell = fold(cell.get("vip", ""))
+            if vip_cell not in _YES | _NO:
+                raise CsvError(f"line {number}: vip: {cell['vip']!r} is not oui/non")
+            key = (
+                name_key(fields["first_name"], fields["last_name"]),
+                fold(fields["organisation"]),
+            )
+            if (fields["email"] and fields["email"] in emails) or (
+                not fields["email"] and key in people
+            ):
+                already += 1
+                continue
+            if fields["email"]:
+                emails.add(fields["email"])
+            people.add(key)
+            vip = True if vip_cell in _YES else None
+            new.append(record(fields, "imported", now, vip=vip))
+        if new:
+            db["attendees"].insert_all(new, batch_size=500)
+    return ImportReport(len(new), already)
+
+
+# --- exports ---------------------------------------------------------------------------
+
+
+def _local(value: str | None, tz) -> str:
+    if not value:
+        return ""
+    return dt.datetime.fromisoformat(value).astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
+def rows_with_checkins(db: Database) -> Iterable[tuple]:
+    return db.execute(
+        f"SELECT {', '.join('a.' + c.strip() for c in COLUMNS.split(','))}, "
+        "c.checked_in_at, c.kiosk FROM attendees a "
+        "LEFT JOIN checkins c ON c.attendee_id = a.id "
+        "ORDER BY a.last_name COLLATE NOCASE, a.first_name COLLATE NOCASE, a.id"
+    ).fetchall()
+
+
+def write_csv(rows: Iterable[Iterable[Any]], header: list[str]) -> str:
+    """Semicolon-separated with a BOM: what French spreadsheets open without asking."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([_spreadsheet_safe(v) for v in row])
+    return out.getvalue()
+
+
+def _spreadsheet_safe(value: Any) -> Any:
+    # A cell starting with = + - @ is run as a formula by spreadsheets (CSV injection).
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
+
+
+def export_all(db: Database, tz) -> str:
+    """Everyone with their code and arrival, for mail merge and the sign-in sheet."""
+    rows = []
+    for r in rows_with_checkins(db):
+        a = from_row(r[:11])
+        rows.append(
+            [
+                a.civility,
+                a.first_name,
+                a.last_name,
+                a.organisation,
+                a.function,
+                a.email,
+                a.category,
+                "oui" if a.vip else "",
+                a.source,
+                a.code,
+                _local(r[11], tz),
+                r[12] or "",
+            ]
+        )
+    return write_csv(
+        rows,
+        [
+            "Civilité",
+            "Prénom",
+            "Nom",
+            "Organisation",
+            "Fonction",
+            "Courriel",
+            "Catégorie",
+            "VIP",
+            "Source",
+            "Code",
+            "Arrivée",
+            "Kiosque",
+        ],
+    )
+
+
+def export_attendance(db: Database, tz) -> str:
+    """The émargement: who came, sorted by name, with the time they arrived."""
+    rows = []
+    for r in rows_with_checkins(db):
+        a = from_row(r[:11])
+        rows.append(
+            [a.last_name, a.first_name, a.organisation, a.function, a.category, _local(r[11], tz)]
+        )
+    return write_csv(rows, ["Nom", "Prénom", "Organisation", "Fonction", "Catégorie", "Arrivée"])
+
+
+def write_qr_codes(db: Database, directory: Path) -> int:
+    """One SVG QR code per attendee, named after them; the image holds the code only."""
+    import qrcode
+    import qrcode.image.svg
+
+    directory.mkdir(parents=True, exist_ok=True)
+    count = 0
+    for r in rows_with_checkins(db):
+        a = from_row(r[:11])
+        stem = re.sub(r"[^a-z0-9]+", "-", fold(f"{a.last_name} {a.first_name}")).strip("-")
+        image = qrcode.make(a.code, image_factory=qrcode.image.svg.SvgPathImage, border=2)
+        image.save(str(directory / f"{stem or 'attendee'}-{a.id}.svg"))
+        count += 1
+    return count

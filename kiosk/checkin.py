@@ -1,0 +1,258 @@
+"""Check-in rules at the welcome desk. No Flask here.
+
+- Idempotent: a code checks its attendee in once; every later scan answers « déjà
+  enregistré·e » with the first time and kiosk. The guard is the database itself: the
+  `checkins` table has one row per attendee at most (primary key), so two kiosks scanning
+  the same code at the same instant produce one row, whatever the timing.
+- Short transactions that take SQLite's write lock up front (BEGIN IMMEDIATE): eight
+  kiosks at once queue for a few microseconds each, never « database is locked ».
+- Every attempt (success, duplicate, unknown, malformed, walk-in, manual, undo) is
+  appended to `checkin_log`, which triggers make append-only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict, deque
+from dataclasses import dataclass
+from typing import Any
+
+from sqlite_utils import Database
+
+from . import attendees as people
+from .attendees import COLUMNS, Attendee, from_row
+from .db import transaction
+from .live import N_
+
+CHECKED_IN = "checked_in"
+ALREADY = "already_checked_in"
+UNKNOWN = "unknown"
+MALFORMED = "malformed"
+
+
+class CheckinError(Exception):
+    """A refused organiser action; `code` for machines, `template % params` for people."""
+
+    def __init__(self, code: str, template: str, **params: Any):
+        self.code = code
+        self.template = template
+        self.params = params
+        super().__init__(template % params)
+
+
+class ExistingAttendee(Exception):
+    """A walk-in whose name matches someone already registered: nothing was created."""
+
+    def __init__(self, attendee: Attendee):
+        self.attendee = attendee
+        super().__init__(attendee.full_name)
+
+
+@dataclass(frozen=True)
+class Result:
+    status: str
+    attendee: Attendee | None = None
+    checked_in_at: dt.datetime | None = None
+    kiosk: str | None = None
+
+
+def _utc(now: dt.datetime) -> str:
+    return now.astimezone(dt.UTC).isoformat()
+
+
+def _log(
+    db: Database,
+    now: dt.datetime,
+    kiosk: str,
+    outcome: str,
+    attendee_id: int | None = None,
+    detail: str | None = None,
+) -> None:
+    db.execute(
+        "INSERT INTO checkin_log (at, kiosk, outcome, attendee_id, detail) VALUES (?,?,?,?,?)",
+        [_utc(now), kiosk, outcome, attendee_id, detail],
+    )
+
+
+def _admit(db: Database, attendee: Attendee, kiosk: str, now: dt.datetime, outcome: str):
+    """Inside a transaction: the one write that decides who checked in first."""
+    inserted = db.execute(
+        "INSERT INTO checkins (attendee_id, checked_in_at, kiosk) VALUES (?, ?, ?) "
+        "ON CONFLICT (attendee_id) DO NOTHING",
+        [attendee.id, _utc(now), kiosk],
+    ).rowcount
+    at, by = db.execute(
+        "SELECT checked_in_at, kiosk FROM checkins WHERE attendee_id = ?", [attendee.id]
+    ).fetchone()
+    status = CHECKED_IN if inserted else ALREADY
+    _log(db, now, kiosk, outcome if inserted else ALREADY, attendee.id)
+    return Result(status, attendee, dt.datetime.fromisoformat(at), by)
+
+
+def check_in(db: Database, code: Any, kiosk: str, now: dt.datetime) -> Result:
+    """A scanned code: checked in now, already checked in, unknown or malformed."""
+    if not isinstance(code, str) or not people.CODE.match(code.strip()):
+        with transaction(db):
+            _log(db, now, kiosk, MALFORMED, detail=repr(code)[:80])
+        return Result(MALFORMED)
+    code = code.strip()
+    with transaction(db):
+        row = db.execute(f"SELECT {COLUMNS} FROM attendees WHERE code = ?", [code]).fetchone()
+        if row is None:
+            _log(db, now, kiosk, UNKNOWN, detail=code[:80])
+            return Result(UNKNOWN)
+        return _admit(db, from_row(row), kiosk, now, CHECKED_IN)
+
+
+def check_in_by_id(db: Database, attendee_id: int, by: str, now: dt.datetime) -> Result:
+    """An organiser checks someone in by hand (lost QR code, name found in the list)."""
+    with transaction(db):
+        attendee = people.get(db, attendee_id)
+        if attendee is None:
+            raise CheckinError("not_found", N_("No attendee with this id."))
+        return _admit(db, attendee, by, now, "manual")
+
+
+def undo(db: Database, attendee_id: int, by: str, reason: Any, now: dt.datetime) -> None:
+    """An organiser cancels a check-in (wrong person scanned): logged with who and why."""
+    if not isinstance(reason, str) or not reason.strip():
+        raise CheckinError("invalid", N_("Say why the check-in is undone."))
+    reason = " ".join(reason.split())[:200]
+    with transaction(db):
+        deleted = db.execute("DELETE FROM checkins WHERE attendee_id = ?", [attendee_id]).rowcount
+        if not deleted:
+            raise CheckinError("not_checked_in", N_("This attendee is not checked in."))
+        _log(db, now, by, "undone", attendee_id, reason)
+
+
+def register_walk_in(db: Database, data: Any, kiosk: str, now: dt.datetime) -> Result:
+    """A guest without a QR code registers at the kiosk and is checked in at once.
+
+    Raises InvalidField for a bad field, ExistingAttendee when the name (accents, case
+    and hyphens aside) is already registered: the desk then finds the existing record
+    instead of creating a duplicate.
+    """
+    fields = people.clean_fields(data)
+    with transaction(db):
+        existing = people.find_by_name(db, fields["first_name"], fields["last_name"])
+        if existing:
+            _log(db, now, kiosk, "walk_in_matched", existing[0].id)
+            raise ExistingAttendee(existing[0])
+        row = people.record(fields, "walk-in", now)
+        attendee_id = db["attendees"].insert(row).last_pk
+        attendee = people.get(db, attendee_id)
+        return _admit(db, attendee, kiosk, now, "walk_in")
+
+
+# --- what the organisers watch ---------------------------------------------------------
+
+
+def attendance(db: Database, tz, bucket_minutes: int = 15) -> dict[str, Any]:
+    """Counters and arrivals over time; after a purge, the counts kept anonymously."""
+    archived = db.execute(
+        "SELECT category, expected, checked_in, walk_ins FROM attendance_archive"
+    ).fetchall()
+    by_category: dict[str, dict[str, int]] = {
+        key: {"expected": 0, "checked_in": 0, "walk_ins": 0} for key in people.CATEGORY_KEYS
+    }
+    for category, expected, checked_in, walk_ins in archived:
+        slot = by_category.setdefault(category, {"expected": 0, "checked_in": 0, "walk_ins": 0})
+        slot["expected"] += expected
+        slot["checked_in"] += checked_in
+        slot["walk_ins"] += walk_ins
+    rows = db.execute(
+        "SELECT a.category, a.source, c.checked_in_at FROM attendees a "
+        "LEFT JOIN checkins c ON c.attendee_id = a.id"
+    ).fetchall()
+    arrivals: dict[str, int] = defaultdict(int)
+    for category, source, checked_in_at in rows:
+        slot = by_category.setdefault(category, {"expected": 0, "checked_in": 0, "walk_ins": 0})
+        if source == "walk-in":
+            slot["walk_ins"] += 1
+        else:
+            slot["expected"] += 1
+        if checked_in_at:
+            slot["checked_in"] += 1
+            local = dt.datetime.fromisoformat(checked_in_at).astimezone(tz)
+            start = local.replace(
+                minute=local.minute - local.minute % bucket_minutes, second=0, microsecond=0
+            )
+            arrivals[start.isoformat()] += 1
+    total = {
+        k: sum(c[k] for c in by_category.values()) for k in ("expected", "checked_in", "walk_ins")
+    }
+    return {
+        **total,
+        "by_category": by_category,
+        "arrivals": [{"from": k, "count": v} for k, v in sorted(arrivals.items())],
+        "bucket_minutes": bucket_minutes,
+    }
+
+
+def search(db: Database, query: str, limit: int = 50) -> list[tuple[Attendee, str | None]]:
+    """Accent-insensitive search on name and organisation, for the organisers only."""
+    words = people.fold(query).split()[:5]
+    sql = (
+        f"SELECT {', '.join('a.' + c.strip() for c in COLUMNS.split(','))}, "
+        "c.checked_in_at FROM attendees a LEFT JOIN checkins c ON c.attendee_id = a.id"
+    )
+    params: list[Any] = []
+    if words:
+        sql += " WHERE " + " AND ".join(
+            "(a.name_key || ' ' || a.org_key) LIKE ? ESCAPE '\\'" for _ in words
+        )
+        for w in words:
+            escaped = w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            params.append(f"%{escaped}%")
+    sql += " ORDER BY a.last_name COLLATE NOCASE, a.first_name COLLATE NOCASE LIMIT ?"
+    params.append(limit)
+    return [(from_row(r[:11]), r[11]) for r in db.execute(sql, params).fetchall()]
+
+
+def purge(db: Database, now: dt.datetime) -> int:
+    """After the event: delete personal data, keep anonymous counts by category."""
+    with transaction(db):
+        counts = db.execute(
+            "SELECT a.category, SUM(a.source != 'walk-in'), COUNT(c.attendee_id), "
+            "SUM(a.source = 'walk-in') FROM attendees a "
+            "LEFT JOIN checkins c ON c.attendee_id = a.id GROUP BY a.category"
+        ).fetchall()
+        for category, expected, checked_in, walk_ins in counts:
+            db["attendance_archive"].insert(
+                {
+                    "category": category,
+                    "expected": expected,
+                    "checked_in": checked_in,
+                    "walk_ins": walk_ins,
+                    "purged_at": _utc(now),
+                }
+            )
+        deleted = db.execute("DELETE FROM attendees").rowcount
+        _log(db, now, "cli", "purged", detail=f"{deleted} attendees")
+    db.execute("VACUUM")  # the deleted rows must not linger in free pages of the file
+    return deleted
+
+
+class FailureLimiter:
+    """Too many unknown or malformed codes from one device in a minute: slow it down.
+
+    Codes are unguessable anyway; this stops a script from hammering a kiosk's session
+    and keeps the log readable.
+    """
+
+    def __init__(self, limit: int = 10, window: float = 60.0):
+        self.limit = limit
+        self.window = window
+        self._failures: dict[str, deque[float]] = defaultdict(deque)
+
+    def _recent(self, device: str, now: float) -> deque[float]:
+        times = self._failures[device]
+        while times and now - times[0] > self.window:
+            times.popleft()
+        return times
+
+    def blocked(self, device: str, now: float) -> bool:
+        return len(self._recent(device, now)) >= self.limit
+
+    def failed(self, device: str, now: float) -> None:
+        self._recent(device, now).append(now)

@@ -1,0 +1,239 @@
+"""CSV import as offices export it, exports, QR images: all or nothing, no duplicates."""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+import subprocess
+import sys
+
+import pytest
+import qrcode
+import qrcode.image.svg
+from click.testing import CliRunner
+
+from kiosk import checkin
+from kiosk import db as database
+from kiosk.attendees import CsvError, import_csv
+from kiosk.cli import cli
+
+from .conftest import PARIS, at
+
+FIRST = [
+    "Grégory",
+    "Anne",
+    "François",
+    "Hélène",
+    "Zoë",
+    "Loïc",
+    "Chloé",
+    "Jérôme",
+    "Noémie",
+    "Benoît",
+    "Cécile",
+    "Mathéo",
+    "Agnès",
+    "Raphaël",
+    "Inès",
+    "Théo",
+]
+LAST = [
+    "Doucet",
+    "Louyot",
+    "Grünewald",
+    "Lefèvre",
+    "Béranger",
+    "Nguyen",
+    "Da Costa",
+    "N'Diaye",
+    "Müller",
+    "Château",
+    "Œuvray",
+    "Saint-Just",
+    "Dupont",
+    "Fabre",
+]
+
+
+def office_file(rows: int, seed: int = 7) -> bytes:
+    """What a French office exports from Excel: ';', Windows-1252, French headers."""
+    rng = random.Random(seed)
+    out = io.StringIO()
+    w = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    w.writerow(["Civilité", "Prénom", "Nom", "Organisation", "Fonction", "Courriel", "Catégorie"])
+    for i in range(rows):
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        w.writerow(
+            [
+                rng.choice(["M.", "Mme", "Madame", ""]),
+                first,
+                f"{last} {i}",
+                f"Mairie de Châlons n°{i % 97}",
+                "Chargé·e de mission « coopération »",
+                f"p{i}@collectivite.fr",
+                rng.choice(["Élu·e", "Agent territorial", "Diplomate", "ONG", "Presse"]),
+            ]
+        )
+    return out.getvalue().encode("cp1252")
+
+
+@pytest.fixture
+def db(tmp_path):
+    d = database.connect(str(tmp_path / "k.db"))
+    database.migrate(d)
+    return d
+
+
+def count(db, table="attendees"):
+    return db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+
+def test_five_thousand_rows_semicolon_cp1252(db):
+    report = import_csv(db, office_file(5000), at("07:00"))
+    assert (report.created, report.already_present) == (5000, 0)
+    assert count(db) == 5000
+    row = db.execute(
+        "SELECT first_name, organisation, function, category FROM attendees "
+        "WHERE last_name LIKE '% 0'"
+    ).fetchone()
+    assert row[1] == "Mairie de Châlons n°0"
+    assert row[2] == "Chargé·e de mission « coopération »"
+    assert row[3] in {"elu", "agent", "diplomate", "ong", "presse"}
+    assert db.execute("SELECT COUNT(DISTINCT code) FROM attendees").fetchone()[0] == 5000
+
+
+def test_same_file_twice_creates_no_duplicates(db):
+    raw = office_file(200)
+    import_csv(db, raw, at("07:00"))
+    report = import_csv(db, raw, at("07:05"))
+    assert (report.created, report.already_present) == (0, 200)
+    assert count(db) == 200
+
+
+def test_utf8_bom_comma_english_headers_and_match_on_name_without_email(db):
+    raw = (
+        "\ufeffFirst name,Last name,Organization,Category,Email\r\n"
+        "Grégory,Doucet,Ville de Lyon,elected official,\r\n"
+        "Sina,Schlimmer,IFRI,researcher,sina@ifri.example\r\n"
+    ).encode("utf-8")
+    assert import_csv(db, raw, at("07:00")).created == 2
+    again = ("Prénom;Nom;Organisation\nGREGORY;doucet;Ville de LYON\n").encode("utf-8")
+    assert import_csv(db, again, at("07:00")).already_present == 1
+    assert count(db) == 2
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b"Nom;Prenom\nDupont;Camille\n<script>;x\n", "line 3: last_name: contains a character"),
+        (b"Nom;Prenom;Categorie\nDupont;Camille;astronaute\n", "line 2: category: is not a known"),
+        (b"Nom;Prenom;Courriel\nDupont;Camille;camille@\n", "line 2: email: is not an email"),
+        (b"Nom;Prenom\nDupont;\n", "line 2: first_name: is required"),
+        (b"Nom;Prenom\nDupont;Camille;extra\n", "line 2: 3 cells for 2 columns"),
+        (b"Name;Organisation\nDupont;X\n", "line 1: no column for last_name and first_name"),
+        (b"Nom;Prenom\nDupont;" + "😀".encode() + b"\n", "line 2: first_name: contains"),
+        (b"Nom;Prenom\nDupont;" + b"a" * 10_000 + b"\n", "line 2: first_name: is longer than 80"),
+        (b"Nom;Prenom;VIP\nDupont;Camille;peut-etre\n", "line 2: vip"),
+        (b"\x81\x8d\x8f", "neither UTF-8 nor Windows-1252"),
+    ],
+)
+def test_a_bad_row_aborts_with_its_line_and_writes_nothing(db, raw, message):
+    import_csv(db, b"Nom;Prenom\nExisting;Person\n", at("07:00"))
+    good_rows = b"Nom;Prenom\nAlpha;Beta\nGamma;Delta\n"
+    import_csv(db, good_rows, at("07:00"))
+    with pytest.raises(CsvError) as error:
+        import_csv(db, raw, at("07:00"))
+    assert message in str(error.value)
+    assert count(db) == 3
+
+
+def test_cli_import_reports_and_refuses_without_traceback(tmp_path):
+    good = tmp_path / "inscrits.csv"
+    good.write_bytes(office_file(50))
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(office_file(50).replace(b"Doucet", b"Dou<cet"))
+    db = str(tmp_path / "k.db")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["attendees", "import", str(good), "--db", db])
+    assert result.exit_code == 0, result.output
+    assert "50 attendees imported, 0 already present." in result.output
+    cmd = [
+        sys.executable,
+        "-c",
+        "from kiosk.cli import main; main()",
+        "attendees",
+        "import",
+        str(bad),
+        "--db",
+        db,
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert "nothing was imported" in proc.stderr and "Traceback" not in proc.stderr
+    assert "line " in proc.stderr
+
+
+def test_export_lists_codes_and_paris_arrival_times(tmp_path, db):
+    import_csv(
+        db,
+        "Civilité;Prénom;Nom;Organisation\nMme;Camille;Dupont;Lyon\n"
+        "M.;Jean;Fabre;@Mairie\n".encode(),
+        at("07:00"),
+    )
+    code = db.execute("SELECT code FROM attendees WHERE last_name = 'Dupont'").fetchone()[0]
+    checkin.check_in(db, code, "kiosque 2", at("08:47"))
+    out = tmp_path / "export.csv"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "attendees",
+            "export",
+            str(out),
+            "--db",
+            db.conn.execute("PRAGMA database_list").fetchone()[2],
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("\ufeffCivilité;Prénom;Nom;")
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=";"))
+    dupont = next(r for r in rows if r[2] == "Dupont")
+    assert (dupont[9], dupont[10], dupont[11]) == (code, "2023-07-03 08:47", "kiosque 2")
+    assert any(r[3] == "'@Mairie" for r in rows)  # no formula injection into spreadsheets
+
+
+def test_qr_images_carry_the_code_only(tmp_path, db):
+    import_csv(
+        db, "Prénom;Nom;Organisation\nCamille;Dupont;Lyon\nJean;Fabre;Lyon\n".encode(), at("07:00")
+    )
+    out = tmp_path / "qr"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "attendees",
+            "qr",
+            str(out),
+            "--db",
+            db.conn.execute("PRAGMA database_list").fetchone()[2],
+        ],
+    )
+    assert result.exit_code == 0
+    files = sorted(p.name for p in out.iterdir())
+    assert len(files) == 2 and files[0].startswith("dupont-camille-")
+    attendee_id, code = db.execute(
+        "SELECT id, code FROM attendees WHERE last_name = 'Dupont'"
+    ).fetchone()
+    expected = io.BytesIO()
+    qrcode.make(code, image_factory=qrcode.image.svg.SvgPathImage, border=2).save(expected)
+    assert (out / f"dupont-camille-{attendee_id}.svg").read_bytes() == expected.getvalue()
+
+
+def test_purge_command(tmp_path, db):
+    import_csv(db, b"Nom;Prenom\nDupont;Camille\n", at("07:00"))
+    path = db.conn.execute("PRAGMA database_list").fetchone()[2]
+    result = CliRunner().invoke(cli, ["attendees", "purge", "--db", path, "--yes"])
+    assert result.exit_code == 0
+    assert "1 attendees deleted" in result.output
+    assert count(db) == 0
+    assert checkin.attendance(db, PARIS)["expected"] == 1

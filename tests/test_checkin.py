@@ -1,0 +1,301 @@
+"""Check-in rules on a real SQLite file: idempotence, the database as the guard, the log."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+
+from kiosk import attendees as people
+from kiosk import checkin
+from kiosk import db as database
+from kiosk.attendees import InvalidField
+from kiosk.checkin import ExistingAttendee
+
+from .conftest import PARIS, at
+
+DUPONT = {
+    "civility": "Mme",
+    "first_name": "Camille",
+    "last_name": "Dupont",
+    "organisation": "Ville de Lyon",
+    "function": "Adjointe",
+    "category": "elu",
+}
+
+
+@pytest.fixture
+def db_path(tmp_path):
+    path = str(tmp_path / "desk.db")
+    database.migrate(database.connect(path))
+    return path
+
+
+@pytest.fixture
+def db(db_path):
+    return database.connect(db_path)
+
+
+def add(db, fields=DUPONT, source="imported", now=None):
+    row = people.record(people.clean_fields(fields), source, now or at("08:00"))
+    with database.transaction(db):
+        attendee_id = db["attendees"].insert(row).last_pk
+    return people.get(db, attendee_id)
+
+
+def log(db):
+    return [
+        tuple(r)
+        for r in db.execute(
+            "SELECT kiosk, outcome, attendee_id FROM checkin_log ORDER BY id"
+        ).fetchall()
+    ]
+
+
+def test_first_scan_checks_in_and_greets_by_civility_and_name(db):
+    dupont = add(db)
+    result = checkin.check_in(db, dupont.code, "kiosque 1", at("08:47"))
+    assert result.status == "checked_in"
+    assert result.attendee.display_name == "Mme Dupont"
+    assert result.checked_in_at == at("08:47")
+    assert result.kiosk == "kiosque 1"
+    stored = db.execute("SELECT checked_in_at FROM checkins").fetchone()[0]
+    assert stored == "2023-07-03T06:47:00+00:00"  # UTC in the database
+
+
+def test_second_scan_reports_the_first_time_and_kiosk(db):
+    dupont = add(db)
+    checkin.check_in(db, dupont.code, "kiosque 2", at("08:47"))
+    again = checkin.check_in(db, dupont.code, "kiosque 1", at("09:10"))
+    assert (again.status, again.checked_in_at.astimezone(PARIS), again.kiosk) == (
+        "already_checked_in",
+        at("08:47"),
+        "kiosque 2",
+    )
+    assert db.execute("SELECT COUNT(*) FROM checkins").fetchone()[0] == 1
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "",
+        "   ",
+        "x",
+        "<script>",
+        "a" * 10_000,
+        None,
+        42,
+        "'; DROP TABLE attendees; --",
+        "😀" * 20,
+        "abc\x00def" * 4,
+    ],
+)
+def test_malformed_codes_are_refused_and_logged(db, code):
+    add(db)
+    assert checkin.check_in(db, code, "k", at("09:00")).status == "malformed"
+    assert log(db)[-1] == ("k", "malformed", None)
+    assert db.execute("SELECT COUNT(*) FROM attendees").fetchone()[0] == 1
+
+
+def test_unknown_code_is_logged(db):
+    assert checkin.check_in(db, people.new_code(), "k", at("09:00")).status == "unknown"
+    assert log(db) == [("k", "unknown", None)]
+
+
+def test_every_attempt_is_logged_and_the_log_is_append_only(db):
+    dupont = add(db)
+    checkin.check_in(db, dupont.code, "k1", at("08:47"))
+    checkin.check_in(db, dupont.code, "k2", at("08:48"))
+    checkin.undo(db, dupont.id, "organiser", "wrong person", at("08:50"))
+    checkin.check_in_by_id(db, dupont.id, "organiser", at("08:51"))
+    assert log(db) == [
+        ("k1", "checked_in", dupont.id),
+        ("k2", "already_checked_in", dupont.id),
+        ("organiser", "undone", dupont.id),
+        ("organiser", "manual", dupont.id),
+    ]
+    reason = db.execute("SELECT detail FROM checkin_log WHERE outcome = 'undone'").fetchone()
+    assert reason[0] == "wrong person"
+    with pytest.raises(Exception, match="append-only"):
+        db.execute("DELETE FROM checkin_log")
+    with pytest.raises(Exception, match="append-only"):
+        db.execute("UPDATE checkin_log SET outcome = 'x'")
+
+
+def test_undo_needs_a_reason_and_a_check_in(db):
+    dupont = add(db)
+    with pytest.raises(checkin.CheckinError) as error:
+        checkin.undo(db, dupont.id, "organiser", "because", at("09:00"))
+    assert error.value.code == "not_checked_in"
+    checkin.check_in(db, dupont.code, "k", at("08:47"))
+    with pytest.raises(checkin.CheckinError) as error:
+        checkin.undo(db, dupont.id, "organiser", "  ", at("09:00"))
+    assert error.value.code == "invalid"
+    assert db.execute("SELECT COUNT(*) FROM checkins").fetchone()[0] == 1
+
+
+def test_same_code_at_eight_kiosks_at_once_checks_in_exactly_once(db, db_path):
+    dupont = add(db)
+    barrier = threading.Barrier(8)
+    results = []
+
+    def kiosk(n):
+        conn = database.connect(db_path)
+        barrier.wait()
+        results.append(checkin.check_in(conn, dupont.code, f"kiosque {n}", at("08:47")).status)
+
+    threads = [threading.Thread(target=kiosk, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == ["already_checked_in"] * 7 + ["checked_in"]
+    assert db.execute("SELECT COUNT(*) FROM checkins").fetchone()[0] == 1
+
+
+def test_eight_kiosks_with_different_codes_never_lock(db, db_path):
+    guests = [
+        add(db, {**DUPONT, "first_name": f"Guest {chr(65 + i // 26)}{chr(97 + i % 26)}"})
+        for i in range(80)
+    ]
+    barrier = threading.Barrier(8)
+    errors, statuses = [], []
+
+    def kiosk(n):
+        conn = database.connect(db_path)
+        barrier.wait()
+        for guest in guests[n::8]:
+            try:
+                statuses.append(checkin.check_in(conn, guest.code, f"k{n}", at("08:47")).status)
+            except Exception as exc:  # "database is locked" would land here
+                errors.append(exc)
+
+    threads = [threading.Thread(target=kiosk, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert statuses == ["checked_in"] * 80
+
+
+def test_hyphens_and_spaces_do_not_make_another_person():
+    assert people.name_key("Jean-Pierre", "Martin") == people.name_key("jean pierre", "MARTIN")
+    assert people.name_key("Jean-Pierre", "Martin") == people.name_key("Jeanpierre", "Martin")
+
+
+def test_walk_in_is_created_checked_in_and_marked(db):
+    result = checkin.register_walk_in(
+        db,
+        {**DUPONT, "first_name": "Léa", "last_name": "Martin", "email": ""},
+        "kiosque 1",
+        at("09:05"),
+    )
+    assert result.status == "checked_in"
+    assert (result.attendee.source, result.attendee.full_name) == ("walk-in", "Léa Martin")
+    assert people.CODE.match(result.attendee.code)
+    assert log(db) == [("kiosque 1", "walk_in", result.attendee.id)]
+
+
+@pytest.mark.parametrize(
+    ("first", "last"),
+    [("Gregory", "Doucet"), ("GRÉGORY", "doucet"), ("Grégory", "Doucet"), ("Grégory", "DOUCET ")],
+)
+def test_walk_in_matching_a_registered_name_points_to_it(db, first, last):
+    doucet = add(db, {**DUPONT, "civility": "M.", "first_name": "Grégory", "last_name": "Doucet"})
+    with pytest.raises(ExistingAttendee) as match:
+        checkin.register_walk_in(
+            db, {**DUPONT, "first_name": first, "last_name": last}, "kiosque 1", at("09:05")
+        )
+    assert match.value.attendee.id == doucet.id
+    assert db.execute("SELECT COUNT(*) FROM attendees").fetchone()[0] == 1
+    assert db.execute("SELECT COUNT(*) FROM checkins").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("first_name", ""),
+        ("last_name", "x" * 10_000),
+        ("last_name", "<script>alert(1)</script>"),
+        ("last_name", "Robert'); DROP TABLE attendees;--"),
+        ("first_name", "Zoé 😀"),
+        ("organisation", "Mairie\x00"),
+        ("function", "a\u202eb"),
+        ("email", "not-an-email"),
+        ("category", "astronaute"),
+        ("civility", "Sa Majesté"),
+        ("organisation", "1 OR 1=1"),
+    ],
+)
+def test_walk_in_bad_fields_are_refused_and_nothing_written(db, field, value):
+    with pytest.raises(InvalidField) as error:
+        checkin.register_walk_in(db, {**DUPONT, field: value}, "k", at("09:05"))
+    assert error.value.field == field
+    assert db.execute("SELECT COUNT(*) FROM attendees").fetchone()[0] == 0
+    assert db.execute("SELECT COUNT(*) FROM checkin_log").fetchone()[0] == 0
+
+
+def test_attendance_counts_by_category_and_arrivals_over_time(db):
+    a = add(db)
+    b = add(db, {**DUPONT, "first_name": "Jean", "category": "presse"})
+    add(db, {**DUPONT, "first_name": "Paul", "category": "presse"})
+    checkin.check_in(db, a.code, "k", at("08:47"))
+    checkin.check_in(db, b.code, "k", at("08:52"))
+    checkin.register_walk_in(db, {**DUPONT, "first_name": "Léa"}, "k", at("09:05"))
+    data = checkin.attendance(db, PARIS)
+    assert (data["expected"], data["checked_in"], data["walk_ins"]) == (3, 3, 1)
+    assert data["by_category"]["presse"] == {"expected": 2, "checked_in": 1, "walk_ins": 0}
+    assert data["by_category"]["elu"] == {"expected": 1, "checked_in": 2, "walk_ins": 1}
+    assert data["arrivals"] == [
+        {"from": "2023-07-03T08:45:00+02:00", "count": 2},
+        {"from": "2023-07-03T09:00:00+02:00", "count": 1},
+    ]
+
+
+def test_search_is_accent_and_case_insensitive(db):
+    add(db, {**DUPONT, "civility": "M.", "first_name": "Grégory", "last_name": "Doucet"})
+    add(db)
+    assert [a.last_name for a, _ in checkin.search(db, "gregory")] == ["Doucet"]
+    assert [a.last_name for a, _ in checkin.search(db, "LYON doucet")] == ["Doucet"]
+    assert [a.last_name for a, _ in checkin.search(db, "")] == ["Doucet", "Dupont"]
+    assert checkin.search(db, "marseille") == []
+    assert len(checkin.search(db, "%")) == 2  # punctuation alone filters nothing
+
+
+def test_purge_deletes_personal_data_and_keeps_counts(db, db_path):
+    a = add(db)
+    add(db, {**DUPONT, "first_name": "Jean", "category": "presse"})
+    checkin.check_in(db, a.code, "k", at("08:47"))
+    before = checkin.attendance(db, PARIS)
+    assert checkin.purge(db, at("18:00")) == 2
+    assert db.execute("SELECT COUNT(*) FROM attendees").fetchone()[0] == 0
+    assert db.execute("SELECT COUNT(*) FROM checkins").fetchone()[0] == 0
+    after = checkin.attendance(db, PARIS)
+    assert (after["expected"], after["checked_in"]) == (before["expected"], before["checked_in"])
+    assert after["by_category"] == before["by_category"]
+    with open(db_path, "rb") as f:
+        assert b"Dupont" not in f.read()
+
+
+def test_limiter_blocks_a_device_after_ten_failures_in_a_minute():
+    limiter = checkin.FailureLimiter(limit=10, window=60)
+    for second in range(10):
+        assert not limiter.blocked("k1", second)
+        limiter.failed("k1", second)
+    assert limiter.blocked("k1", 10)
+    assert not limiter.blocked("k2", 10)  # per device
+    assert not limiter.blocked("k1", 61)  # the window slides
+
+
+def test_codes_are_long_random_and_distinct():
+    codes = {people.new_code() for _ in range(1000)}
+    assert len(codes) == 1000
+    assert all(len(c) == 24 and people.CODE.match(c) for c in codes)  # 144 bits
+
+
+def test_checkin_time_is_utc_whatever_the_clock_zone(db):
+    dupont = add(db)
+    moment = dt.datetime(2023, 7, 3, 6, 47, tzinfo=dt.UTC)
+    assert checkin.check_in(db, dupont.code, "k", moment).checked_in_at == moment
