@@ -12,6 +12,7 @@ from flask_socketio import SocketIO
 from werkzeug.exceptions import HTTPException
 
 from . import db as database
+from .checkin import FailureLimiter
 from .clock import RealClock
 from .live import LiveStore, view
 from .schedule import Schedule, load
@@ -31,10 +32,15 @@ babel = Babel()
 class Runtime:
     """What the whole app shares: the timetable, the clock and the secrets."""
 
-    def __init__(self, schedule: Schedule, clock: Any, organiser_token: str):
+    def __init__(self, schedule: Schedule, clock: Any, organiser_token: str, kiosk_token: str):
         self.schedule = schedule
         self.clock = clock
         self.organiser_token = organiser_token
+        self.kiosk_token = kiosk_token
+        # Unknown or malformed codes per kiosk device: in memory, as a slowdown only.
+        self.failures = FailureLimiter()
+        # Set by a check-in; the ticker then pushes fresh counters to the organisers.
+        self.attendance_dirty = False
 
     def room_view(self, db, room: str) -> dict[str, Any]:
         store = LiveStore(db, self.schedule)
@@ -127,6 +133,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         ASYNC_MODE=None,  # let Flask-SocketIO pick (gevent when `kiosk serve` runs)
         PUBLIC_URL=None,  # base of the phone programme's QR code; defaults to the request's
         ORGANISER_TOKEN=os.environ.get("KIOSK_ORGANISER_TOKEN") or None,
+        KIOSK_TOKEN=os.environ.get("KIOSK_KIOSK_TOKEN") or None,
         BABEL_DEFAULT_LOCALE="fr",
         BABEL_TRANSLATION_DIRECTORIES=str(_HERE / "translations"),
         SESSION_COOKIE_SAMESITE="Lax",
@@ -146,9 +153,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         database.migrate(db)
         app.secret_key = database.secret(db, "flask_secret_key")
         token = database.secret(db, "organiser_token", app.config["ORGANISER_TOKEN"])
+        kiosk_token = database.secret(db, "kiosk_token", app.config["KIOSK_TOKEN"])
     finally:
         db.conn.close()
-    app.extensions["kiosk"] = Runtime(schedule, clock, token)
+    if token == kiosk_token:
+        raise ValueError("the organiser and kiosk secrets must differ")
+    app.extensions["kiosk"] = Runtime(schedule, clock, token, kiosk_token)
 
     app.teardown_appcontext(_close_db)
     app.register_error_handler(HTTPException, _http_error)
@@ -159,9 +169,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": False}
 
-    from .views import api, organiser, public
+    from .views import api, desk, organiser, public
 
     app.register_blueprint(public.bp)
+    app.register_blueprint(desk.bp)
     app.register_blueprint(organiser.bp)
     app.register_blueprint(api.bp)
 

@@ -1,8 +1,13 @@
-"""Who may control the screens: the organiser secret, as a Bearer token or a session.
+"""Who may do what: the organiser secret and the kiosk secret.
 
-Public pages are read-only. Control takes either `Authorization: Bearer <token>`
-(integrations, scripts) or the session cookie set by the organiser link, and then a
-CSRF token in `X-CSRF-Token`, since a browser sends cookies on its own.
+Public pages are read-only. Two roles hold a secret:
+
+- organiser: controls the screens, sees and manages attendees (and may check people in);
+- kiosk: a welcome-desk device; it can check people in and register walk-ins, nothing else.
+
+A request proves its role with `Authorization: Bearer <secret>` (integrations, scripts), or
+with the session cookie set by the role's link, plus a CSRF token in `X-CSRF-Token`,
+since a browser sends cookies on its own.
 """
 
 from __future__ import annotations
@@ -11,11 +16,15 @@ import functools
 import hashlib
 import hmac
 import secrets
+import unicodedata
 
-from flask import abort, jsonify, make_response, request, session
+from flask import abort, g, jsonify, make_response, request, session
 from flask_babel import gettext as _
 
 from .app import runtime
+
+ORGANISER = "organiser"
+KIOSK = "kiosk"
 
 
 def fingerprint(token: str) -> str:
@@ -23,23 +32,53 @@ def fingerprint(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()[:32]
 
 
-def token_is_organiser(candidate: object) -> bool:
+def _secret(role: str) -> str:
+    rt = runtime()
+    return rt.organiser_token if role == ORGANISER else rt.kiosk_token
+
+
+def token_role(candidate: object) -> str | None:
+    """The role a secret gives, if any (compared in constant time)."""
     if not isinstance(candidate, str) or not candidate:
-        return False
-    return hmac.compare_digest(candidate.encode(), runtime().organiser_token.encode())
+        return None
+    for role in (ORGANISER, KIOSK):
+        if hmac.compare_digest(candidate.encode(), _secret(role).encode()):
+            return role
+    return None
 
 
-def log_in_organiser() -> None:
+def token_is_organiser(candidate: object) -> bool:
+    return token_role(candidate) == ORGANISER
+
+
+def device_name(value: object, default: str) -> str:
+    """A kiosk's name as given in its link: short printable text, or the default."""
+    if not isinstance(value, str):
+        return default
+    text = "".join(c for c in value if unicodedata.category(c)[0] in "LNPZ")
+    return " ".join(text.split())[:40] or default
+
+
+def log_in(role: str, device: str | None = None) -> None:
     session.clear()
-    session["organiser"] = fingerprint(runtime().organiser_token)
+    session["role"] = role
+    session["secret"] = fingerprint(_secret(role))
+    session["device"] = device or _("organisation")
     session["csrf"] = secrets.token_urlsafe(32)
     session.permanent = True
 
 
+def session_role() -> str | None:
+    role = session.get("role")
+    if role not in (ORGANISER, KIOSK):
+        return None
+    if not hmac.compare_digest(str(session.get("secret", "")), fingerprint(_secret(role))):
+        return None
+    return role
+
+
 def session_is_organiser() -> bool:
-    return hmac.compare_digest(
-        str(session.get("organiser", "")), fingerprint(runtime().organiser_token)
-    )
+    return session_role() == ORGANISER
 
 
 def csrf_token() -> str:
@@ -55,28 +94,42 @@ def csrf_ok(sent: object) -> bool:
 
 
 def _refuse(status: int, code: str, message: str):
-    abort(make_response(jsonify(error=code, message=message), status))
+    abort(make_response(jsonify(error=code, status=code, message=message), status))
 
 
-def check_organiser() -> None:
-    """Abort with 401/403 unless the request carries the organiser's authority."""
+def authenticate() -> tuple[str, str]:
+    """(role, device) of the request, or abort with 401/403 and a message."""
     header = request.headers.get("Authorization", "")
     if header:
         scheme, _sep, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token_is_organiser(token.strip()):
-            _refuse(403, "forbidden", _("This token does not give control of the screens."))
-        return
-    if session_is_organiser():
-        if request.method != "GET" and not csrf_ok(request.headers.get("X-CSRF-Token")):
-            _refuse(403, "csrf", _("Missing or wrong X-CSRF-Token header; reload the page."))
-        return
-    _refuse(401, "unauthorized", _("Organiser secret required (Authorization: Bearer <token>)."))
+        role = token_role(token.strip()) if scheme.lower() == "bearer" else None
+        if role is None:
+            _refuse(403, "forbidden", _("This token is not valid here."))
+        if role == KIOSK:
+            return role, device_name(request.headers.get("X-Kiosk-Device"), "api")
+        return role, _("organisation")
+    role = session_role()
+    if role is None:
+        _refuse(401, "unauthorized", _("Secret required (Authorization: Bearer <token>)."))
+    if request.method != "GET" and not csrf_ok(request.headers.get("X-CSRF-Token")):
+        _refuse(403, "csrf", _("Missing or wrong X-CSRF-Token header; reload the page."))
+    return role, str(session.get("device", ""))
 
 
-def organiser_required(view):
-    @functools.wraps(view)
-    def wrapped(*args, **kwargs):
-        check_organiser()
-        return view(*args, **kwargs)
+def required(*roles: str):
+    """Let the view run only for these roles; it finds them in g.role and g.device."""
 
-    return wrapped
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapped(*args, **kwargs):
+            g.role, g.device = authenticate()
+            if g.role not in roles:
+                _refuse(403, "forbidden", _("This secret does not allow that."))
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+organiser_required = required(ORGANISER)

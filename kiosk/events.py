@@ -22,7 +22,8 @@ from flask_socketio import emit, join_room
 
 from . import db as database
 from .app import get_db, runtime, socketio
-from .auth import fingerprint, session_is_organiser, token_is_organiser
+from .auth import ORGANISER, fingerprint, session_is_organiser, token_is_organiser
+from .checkin import attendance
 from .live import N_, CommandError, LiveStore, signature
 
 STATUS = {"invalid": 400, "not_found": 404, "stale": 409, "at_end": 409, "at_start": 409}
@@ -59,7 +60,8 @@ def run_command(room: str, action: str, payload: dict[str, Any]) -> dict[str, An
 def on_connect(auth: Any = None) -> None:
     """Anyone may connect and watch; a token in `auth` gives organiser rights."""
     if isinstance(auth, dict) and token_is_organiser(auth.get("token")):
-        session["organiser"] = fingerprint(runtime().organiser_token)
+        session["role"] = ORGANISER
+        session["secret"] = fingerprint(runtime().organiser_token)
 
 
 @socketio.on("join")
@@ -107,6 +109,55 @@ def on_command(data: Any) -> dict[str, Any]:
     return {"ok": True, "state": state}
 
 
+ORGANISERS = "organisers"
+
+
+def announce_checkin(result: Any) -> None:
+    """After a check-in (or an undo): counters soon, a VIP's arrival at once."""
+    runtime().attendance_dirty = True
+    attendee = getattr(result, "attendee", None)
+    if attendee is not None and attendee.vip and result.status == "checked_in":
+        socketio.emit(
+            "vip",
+            {
+                "display_name": f"{attendee.civility} {attendee.full_name}".strip(),
+                "function": attendee.function,
+                "organisation": attendee.organisation,
+                "checked_in_at": result.checked_in_at.isoformat(),
+            },
+            to=ORGANISERS,
+        )
+
+
+def flush_attendance(app, db) -> bool:
+    """Push the counters to the organisers if a check-in changed them.
+
+    At most once per tick (a second), however many kiosks scan meanwhile: the counters
+    cost a scan of the attendees, which must not be paid once per check-in.
+    """
+    rt = app.extensions["kiosk"]
+    if not rt.attendance_dirty:
+        return False
+    rt.attendance_dirty = False
+    socketio.emit("attendance", attendance(db, rt.schedule.event.tz), to=ORGANISERS)
+    return True
+
+
+@socketio.on("watch_attendance")
+def on_watch_attendance(data: Any = None) -> dict[str, Any]:
+    """An organiser's page follows arrivals: counters now and after check-ins, VIP alerts."""
+    if not session_is_organiser():
+        return {
+            "ok": False,
+            "status": 403,
+            "error": "forbidden",
+            "message": _("Organiser secret required."),
+        }
+    join_room(ORGANISERS)
+    emit("attendance", attendance(get_db(), runtime().schedule.event.tz))
+    return {"ok": True}
+
+
 def tick(app, db, last: dict[str, tuple]) -> list[str]:
     """Broadcast the rooms whose screen the clock has changed since the last tick."""
     rt = app.extensions["kiosk"]
@@ -129,6 +180,7 @@ def run_ticker(app, interval: float = 1.0) -> None:
     while True:
         try:
             tick(app, db, last)
+            flush_attendance(app, db)
         except Exception:  # a failed tick must not stop screens following the clock
             app.logger.exception("clock tick failed")
         socketio.sleep(interval)

@@ -20,6 +20,7 @@ from kiosk.schedule import load
 
 PARIS = ZoneInfo("Europe/Paris")
 TOKEN = "test-organiser-token-0123456789abcdef"
+KIOSK_TOKEN = "test-kiosk-token-0123456789abcdef"
 
 
 def at(hhmm: str) -> dt.datetime:
@@ -107,7 +108,12 @@ class Server:
         ]
         if self.clock:
             cmd += ["--clock", self.clock, "--speed", str(self.speed)]
-        env = dict(os.environ, KIOSK_ORGANISER_TOKEN=TOKEN, PYTHONUNBUFFERED="1")
+        env = dict(
+            os.environ,
+            KIOSK_ORGANISER_TOKEN=TOKEN,
+            KIOSK_KIOSK_TOKEN=KIOSK_TOKEN,
+            PYTHONUNBUFFERED="1",
+        )
         # Run from the database's folder, not the source tree, so that the installed
         # package (with the static files and templates it ships) is what serves.
         with open(self.log, "ab") as log:  # the child keeps its own copy of the descriptor

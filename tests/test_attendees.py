@@ -118,7 +118,7 @@ def test_utf8_bom_comma_english_headers_and_match_on_name_without_email(db):
         "Sina,Schlimmer,IFRI,researcher,sina@ifri.example\r\n"
     ).encode("utf-8")
     assert import_csv(db, raw, at("07:00")).created == 2
-    again = ("Prénom;Nom;Organisation\nGREGORY;doucet;Ville de LYON\n").encode("utf-8")
+    again = ("Prénom;Nom;Organisation\nGREGORY;doucet;Ville de LYON\n").encode()
     assert import_csv(db, again, at("07:00")).already_present == 1
     assert count(db) == 2
 

@@ -7,7 +7,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from ..app import get_db, runtime
-from ..auth import csrf_ok, csrf_token, log_in_organiser, session_is_organiser, token_is_organiser
+from ..auth import ORGANISER, csrf_ok, csrf_token, log_in, session_is_organiser, token_is_organiser
 
 bp = Blueprint("organiser", __name__, url_prefix="/organiser")
 
@@ -23,7 +23,7 @@ def tablet():
     if token is not None:
         if not token_is_organiser(token):
             return _login_page(_("This organiser link is not valid."), 403)
-        log_in_organiser()
+        log_in(ORGANISER)
         # Drop the secret from the address bar and history.
         return redirect(url_for("organiser.tablet"))
     if not session_is_organiser():
@@ -46,7 +46,7 @@ def login():
         return _login_page(_("The form expired; please try again."), 403)
     if not token_is_organiser(request.form.get("token", "").strip()):
         return _login_page(_("This organiser code is not valid."), 403)
-    log_in_organiser()
+    log_in(ORGANISER)
     return redirect(url_for("organiser.tablet"))
 
 

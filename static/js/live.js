@@ -113,5 +113,11 @@ const Kiosk = (() => {
     return n > 0 ? fill(t.late, { n }) : fill(t.early, { n: -n });
   }
 
-  return { boot, t, clock, hm, fill, el, connect, followTimetable, delayText };
+  /* « ★ Arrivée VIP : M. François Hollande — Ancien Président… (8 h 47) » */
+  function vipText(v) {
+    const what = v.function ? ` — ${v.function}` : "";
+    return `★ ${t.vip_arrival} : ${v.display_name}${what} (${hm(Date.parse(v.checked_in_at))})`;
+  }
+
+  return { boot, t, clock, hm, fill, el, connect, followTimetable, delayText, vipText };
 })();

@@ -153,7 +153,7 @@
   scalePreviews();
   setInterval(() => { $("clock").textContent = hm(clock.now()); }, 1000);
   $("clock").textContent = hm(clock.now());
-  connect(boot.rooms, (s) => {
+  const socket = connect(boot.rooms, (s) => {
     states[s.room] = s;
     render();
   }, (up) => {
@@ -161,5 +161,12 @@
     $("link").textContent = up ? `● ${t.live}` : `⟳ ${t.reconnecting}`;
     $("link").dataset.up = up ? "yes" : "no";
     document.body.dataset.online = up ? "yes" : "no";
+  });
+  // A VIP's arrival at the welcome desk is announced on the tablet too.
+  socket.on("connect", () => socket.emit("watch_attendance"));
+  socket.on("vip", (v) => {
+    const box = $("vip-alert");
+    box.textContent = Kiosk.vipText(v);
+    box.hidden = false;
   });
 })();

@@ -1,0 +1,112 @@
+/* Organisers' arrivals page: counters and the arrivals chart pushed over the socket,
+   accent-insensitive search, manual check-in and undo, VIP alerts. */
+"use strict";
+
+(() => {
+  const { boot, t, hm, el } = Kiosk;
+  const $ = (id) => document.getElementById(id);
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  let searchTimer = null;
+
+  function renderCounters(stats) {
+    $("n-checked-in").textContent = stats.checked_in;
+    $("n-expected").textContent = stats.expected;
+    $("n-walk-ins").textContent = stats.walk_ins;
+    const body = $("by-category");
+    body.replaceChildren();
+    for (const [key, c] of Object.entries(stats.by_category)) {
+      if (!c.expected && !c.checked_in && !c.walk_ins) continue;
+      const row = el("tr");
+      row.append(el("td", null, boot.categories[key] || key), el("td", null, c.checked_in),
+        el("td", null, c.expected), el("td", null, c.walk_ins));
+      body.append(row);
+    }
+    const bars = $("bars");
+    bars.replaceChildren();
+    const top = Math.max(1, ...stats.arrivals.map((a) => a.count));
+    for (const slot of stats.arrivals) {
+      const col = el("div", "bar-col");
+      col.title = `${hm(Date.parse(slot.from))} : ${slot.count}`;
+      const fill = el("div", "fill");
+      fill.style.height = `${(slot.count / top) * 80}%`;
+      col.append(el("span", "count", slot.count), fill, el("span", "when", hm(Date.parse(slot.from))));
+      bars.append(col);
+    }
+    document.body.dataset.checkedIn = stats.checked_in;
+  }
+
+  function toast(text) {
+    $("toast").textContent = text;
+  }
+
+  async function call(method, url, body) {
+    const response = await fetch(url, {
+      method,
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      body: body ? JSON.stringify(body) : undefined,
+      credentials: "same-origin",
+    });
+    return { ok: response.ok, data: await response.json() };
+  }
+
+  function renderPeople(list) {
+    const ul = $("people");
+    ul.replaceChildren();
+    for (const p of list) {
+      const li = el("li", "person");
+      const who = el("span", "who");
+      who.append(el("span", "name", `${p.vip ? "★ " : ""}${p.civility} ${p.first_name} ${p.last_name}`.trim()));
+      who.append(el("span", "org", [p.function, p.organisation].filter(Boolean).join(" — ")));
+      const state = el("span", p.checked_in_at ? "state in" : "state",
+        p.checked_in_at ? `✓ ${hm(Date.parse(p.checked_in_at))}` : t.not_arrived);
+      const button = el("button", null, p.checked_in_at ? t.undo : t.check_in);
+      button.type = "button";
+      button.addEventListener("click", async () => {
+        let result;
+        if (p.checked_in_at) {
+          const reason = window.prompt(t.undo_reason);
+          if (!reason) return;
+          result = await call("POST", `/api/attendees/${p.id}/undo`, { reason });
+        } else {
+          result = await call("POST", `/api/attendees/${p.id}/checkin`, {});
+        }
+        toast(result.ok ? `✓ ${result.data.message || t.sent}` : `⚠ ${result.data.message}`);
+        search();
+      });
+      li.append(who, state, button);
+      ul.append(li);
+    }
+  }
+
+  async function search() {
+    const q = $("q").value;
+    const { ok, data } = await call("GET", `/api/attendees?q=${encodeURIComponent(q)}`);
+    if (ok) renderPeople(data.attendees);
+  }
+
+  $("q").addEventListener("input", () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(search, 200);
+  });
+
+  function showVip(v) {
+    const box = $("vip-alert");
+    box.textContent = Kiosk.vipText(v);
+    box.hidden = false;
+  }
+
+  renderCounters(boot.attendance);
+  search();
+  const socket = io({ reconnectionDelayMax: 3000 });
+  socket.on("connect", () => {
+    socket.emit("watch_attendance");
+    $("link").textContent = `● ${t.live}`;
+    document.body.dataset.online = "yes";
+  });
+  socket.on("disconnect", () => {
+    $("link").textContent = `⟳ ${t.reconnecting}`;
+    document.body.dataset.online = "no";
+  });
+  socket.on("attendance", renderCounters);
+  socket.on("vip", showVip);
+})();
