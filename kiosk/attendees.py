@@ -207,7 +207,11 @@ def clean_fields(data: Any) -> dict[str, str]:
     if not isinstance(civility, str) or civility.strip().casefold() not in CIVILITIES:
         raise InvalidField("civility", N_("is not one of M., Mme, Mx, Dr, Pr, Me"))
     category = data.get("category") or ""
-    if not isinstance(category, str) or fold(category) not in CATEGORY_ALIASES:
+    if (
+        not isinstance(category, str)
+        or fold(category) not in CATEGORY_ALIASES
+        or (category.strip() and not fold(category))  # « 😀 » folds to nothing
+    ):
         raise InvalidField("category", N_("is not a known category"))
     email = _check_text("email", data.get("email"), set("@.+-_"), required=False)
     if email and not _EMAIL.match(email):

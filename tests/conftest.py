@@ -64,6 +64,7 @@ def app(tmp_path, clock, schedule):
             "CLOCK": clock,
             "ASYNC_MODE": "threading",
             "ORGANISER_TOKEN": TOKEN,
+            "KIOSK_TOKEN": KIOSK_TOKEN,
         }
     )
 

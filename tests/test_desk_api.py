@@ -1,0 +1,238 @@
+"""Welcome-desk API through Flask's test client: statuses, roles, rate limit, bad input."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from kiosk import attendees as people
+from kiosk import db as database
+from kiosk.app import socketio
+from kiosk.events import flush_attendance
+
+from .conftest import KIOSK_TOKEN, TOKEN
+
+KIOSK = {"Authorization": f"Bearer {KIOSK_TOKEN}", "X-Kiosk-Device": "kiosque 2"}
+ORG = {"Authorization": f"Bearer {TOKEN}"}
+DUPONT = {"civility": "Mme", "first_name": "Camille", "last_name": "Dupont",
+          "organisation": "Ville de Lyon", "function": "Adjointe au maire", "category": "elu"}
+
+
+@pytest.fixture
+def guests(app, clock):
+    """Two pre-registered guests; returns their codes by last name."""
+    db = database.connect(app.config["DATABASE"])
+    codes = {}
+    with database.transaction(db):
+        for fields, vip in ((DUPONT, False), ({**DUPONT, "civility": "M.", "first_name": "François",
+                                               "last_name": "Hollande",
+                                               "function": "Ancien Président de la République"},
+                                              None)):
+            row = people.record(people.clean_fields(fields), "imported", clock.now(), vip=vip)
+            db["attendees"].insert(row)
+            codes[fields["last_name"]] = row["code"]
+    return codes
+
+
+LOG = ("checkin_log", "sqlite_sequence")
+
+
+def dump(app, skip=()) -> dict:
+    """Every table's rows (but `skip`): the database before and after a request."""
+    conn = sqlite3.connect(app.config["DATABASE"])
+    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+    return {t: sorted(map(repr, conn.execute(f"SELECT * FROM {t}").fetchall()))
+            for t in tables if t not in skip}
+
+
+def log_count(app) -> int:
+    conn = sqlite3.connect(app.config["DATABASE"])
+    return conn.execute("SELECT COUNT(*) FROM checkin_log").fetchone()[0]
+
+
+def test_checkin_statuses(client, guests, clock):
+    first = client.post("/api/checkin", json={"code": guests["Dupont"]}, headers=KIOSK)
+    assert first.status_code == 200
+    body = first.get_json()
+    assert body["status"] == "checked_in"
+    assert body["attendee"] == {"display_name": "Mme Dupont"}
+    assert body["message"] == "Bienvenue, Mme Dupont"
+    assert body["checked_in_at"] == "2023-07-03T08:20:00+00:00"
+    clock.set("10:40")
+    again = client.post("/api/checkin", json={"code": guests["Dupont"]}, headers=ORG)
+    assert again.status_code == 200
+    assert again.get_json()["status"] == "already_checked_in"
+    assert again.get_json()["message"] == "Déjà enregistré·e à 10 h 20 (kiosque 2)"
+    unknown = client.post("/api/checkin", json={"code": people.new_code()}, headers=KIOSK)
+    assert (unknown.status_code, unknown.get_json()["status"]) == (404, "unknown")
+    assert unknown.get_json()["message"] == "Code inconnu — adressez-vous à l’accueil"
+    assert "attendee" not in unknown.get_json()
+
+
+@pytest.mark.parametrize("body", [b"", b"{not json", b"[]", b'{"code": 5}', b'{"kode": "x"}',
+                                  b'{"code": "<script>alert(1)</script>"}'])
+def test_malformed_body_is_400_invalid(client, app, guests, body):
+    before, logged = dump(app, LOG), log_count(app)
+    response = client.post("/api/checkin", data=body, headers={**KIOSK,
+                                                               "Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.get_json()["status"] == "invalid"
+    assert log_count(app) == logged + 1  # the attempt is logged, nothing else written
+    assert dump(app, LOG) == before
+
+
+def test_rate_limit_after_ten_failures_per_device(client, guests):
+    for _ in range(10):
+        assert client.post("/api/checkin", json={"code": "nope"}, headers=KIOSK).status_code == 400
+    limited = client.post("/api/checkin", json={"code": guests["Dupont"]}, headers=KIOSK)
+    assert limited.status_code == 429
+    assert limited.get_json()["status"] == "rate_limited"
+    other = {**KIOSK, "X-Kiosk-Device": "kiosque 3"}
+    assert client.post("/api/checkin", json={"code": guests["Dupont"]},
+                       headers=other).status_code == 200
+
+
+def test_roles(client, guests):
+    assert client.post("/api/checkin", json={"code": guests["Dupont"]}).status_code == 401
+    wrong = {"Authorization": "Bearer nope"}
+    assert client.post("/api/checkin", json={"code": guests["Dupont"]},
+                       headers=wrong).status_code == 403
+    assert client.post("/api/attendees", json=DUPONT).status_code == 401
+    for path in ("/api/attendance", "/api/attendees?q=dupont"):
+        assert client.get(path, headers=KIOSK).status_code == 403  # no list for kiosks
+        assert client.get(path).status_code == 401
+        assert client.get(path, headers=ORG).status_code == 200
+    assert client.post("/api/attendees/1/checkin", headers=KIOSK).status_code == 403
+    assert client.post("/api/attendees/1/undo", json={"reason": "x"},
+                       headers=KIOSK).status_code == 403
+
+
+def test_walk_in_created_checked_in_with_qr(client, app):
+    response = client.post("/api/attendees", json={**DUPONT, "first_name": "Léa",
+                                                   "last_name": "Martin"}, headers=KIOSK)
+    assert response.status_code == 201
+    body = response.get_json()
+    assert body["status"] == "checked_in" and body["message"] == "Bienvenue, Mme Martin"
+    assert people.CODE.match(body["code"])
+    assert body["qr_url"] == f"/qr/code/{body['code']}.svg"
+    qr = client.get(body["qr_url"])
+    assert qr.status_code == 200 and qr.mimetype == "image/svg+xml"
+    again = client.post("/api/checkin", json={"code": body["code"]}, headers=KIOSK)
+    assert again.get_json()["status"] == "already_checked_in"
+    stats = client.get("/api/attendance", headers=ORG).get_json()
+    assert (stats["expected"], stats["checked_in"], stats["walk_ins"]) == (0, 1, 1)
+
+
+def test_walk_in_matching_a_guest_is_409_and_creates_nothing(client, app, guests):
+    before = dump(app, LOG)
+    response = client.post("/api/attendees", json={**DUPONT, "first_name": "CAMILLE",
+                                                   "organisation": "Autre"}, headers=KIOSK)
+    assert response.status_code == 409
+    assert response.get_json()["status"] == "existing"
+    assert "Camille Dupont est déjà inscrit·e" in response.get_json()["message"]
+    assert dump(app, LOG) == before
+
+
+BAD = ["", "x" * 10_000, "<script>alert(1)</script>", "'; DROP TABLE attendees; --",
+       "😀😀", "a\x00b", "a\x1bb", "1 OR 1=1"]
+
+
+@pytest.mark.parametrize("field", ["first_name", "last_name", "organisation", "function",
+                                   "email", "civility", "category"])
+@pytest.mark.parametrize("value", BAD)
+def test_bad_input_corpus_on_the_walk_in_form(client, app, field, value):
+    if value == "" and field not in ("first_name", "last_name"):
+        pytest.skip("optional field: empty is fine")
+    before = dump(app)
+    response = client.post("/api/attendees", json={**DUPONT, field: value}, headers=KIOSK)
+    assert response.status_code == 400, (field, value)
+    body = response.get_json()
+    assert body["status"] == "invalid" and body["field"] == field
+    assert body["message"]
+    assert dump(app) == before
+
+
+@pytest.mark.parametrize("value", BAD + [None, 42, ["a"], {"a": 1}])
+def test_bad_input_corpus_on_codes(client, app, guests, value):
+    before = dump(app, LOG)
+    response = client.post("/api/checkin", json={"code": value}, headers=KIOSK)
+    assert response.status_code == 400
+    assert response.get_json()["status"] == "invalid"
+    assert dump(app, LOG) == before
+
+
+def test_organiser_search_manual_checkin_and_undo(client, guests):
+    found = client.get("/api/attendees?q=francois hollande", headers=ORG).get_json()
+    [hollande] = found["attendees"]
+    assert hollande["vip"] is True and hollande["checked_in_at"] is None
+    assert client.post(f"/api/attendees/{hollande['id']}/checkin",
+                       headers=ORG).get_json()["status"] == "checked_in"
+    refused = client.post(f"/api/attendees/{hollande['id']}/undo", json={}, headers=ORG)
+    assert refused.status_code == 400
+    undone = client.post(f"/api/attendees/{hollande['id']}/undo",
+                         json={"reason": "badge donné à un collaborateur"}, headers=ORG)
+    assert undone.status_code == 200
+    again = client.post(f"/api/attendees/{hollande['id']}/undo", json={"reason": "x"},
+                        headers=ORG)
+    assert again.status_code == 409
+    assert client.post("/api/attendees/999/checkin", headers=ORG).status_code == 404
+
+
+def test_kiosk_link_logs_in_and_the_page_shows_no_one(client, guests):
+    assert 'name="token"' in client.get("/kiosk").get_data(as_text=True)
+    response = client.get(f"/kiosk?token={KIOSK_TOKEN}&device=Entrée%20Nord")
+    assert response.status_code == 302 and response.headers["Location"] == "/kiosk"
+    page = client.get("/kiosk").get_data(as_text=True)
+    assert "Entrée Nord" in page
+    assert "Dupont" not in page and "Hollande" not in page
+    csrf = page.split('name="csrf-token" content="')[1].split('"')[0]
+    no_csrf = client.post("/api/checkin", json={"code": guests["Dupont"]})
+    assert no_csrf.status_code == 403
+    ok = client.post("/api/checkin", json={"code": guests["Dupont"]},
+                     headers={"X-CSRF-Token": csrf})
+    assert ok.get_json()["status"] == "checked_in"
+    assert ok.get_json()["kiosk"] == "Entrée Nord"
+    # a kiosk session cannot open the organisers' pages or steer the screens
+    assert client.get("/organiser/attendees").status_code == 302
+    assert client.get("/organiser/attendance.csv").status_code == 302
+    assert client.post("/api/rooms/lamartine/next", json={},
+                       headers={"X-CSRF-Token": csrf}).status_code == 403
+    assert client.get("/kiosk?token=guess").status_code == 403
+
+
+def test_organiser_pages_and_exports(client, guests):
+    client.post("/api/checkin", json={"code": guests["Dupont"]}, headers=KIOSK)
+    client.get(f"/organiser?token={TOKEN}")
+    assert client.get("/organiser/attendees").status_code == 200
+    csv_text = client.get("/organiser/attendance.csv").get_data(as_text=True)
+    assert csv_text.startswith("\ufeffNom;Prénom;Organisation;Fonction;Catégorie;Arrivée")
+    assert "Dupont;Camille;Ville de Lyon;Adjointe au maire;elu;2023-07-03 10:20" in csv_text
+    sheet = client.get("/organiser/sign-in-sheet").get_data(as_text=True)
+    assert sheet.index("Dupont") < sheet.index("Hollande")  # sorted by name
+    assert "10 h 20" in sheet
+    badges = client.get("/organiser/badges").get_data(as_text=True)
+    assert badges.count('class="badge"') == 2
+    assert f"/qr/code/{guests['Hollande']}.svg" in badges
+
+
+def test_counters_and_vip_alerts_are_pushed_to_organisers_only(app, client, guests):
+    client.get(f"/organiser?token={TOKEN}")
+    organiser = socketio.test_client(app, flask_test_client=client)
+    assert organiser.emit("watch_attendance", callback=True) == {"ok": True}
+    public = socketio.test_client(app)
+    assert public.emit("watch_attendance", callback=True)["status"] == 403
+    organiser.get_received(), public.get_received()
+    db = database.connect(app.config["DATABASE"])
+    client.post("/api/checkin", json={"code": guests["Hollande"]}, headers=KIOSK)
+    assert flush_attendance(app, db) is True
+    assert flush_attendance(app, db) is False  # nothing new since
+    received = {m["name"]: m["args"][0] for m in organiser.get_received()}
+    assert received["attendance"]["checked_in"] == 1
+    assert received["vip"]["display_name"] == "M. François Hollande"
+    assert public.get_received() == []
+
+
+def test_qr_of_a_non_code_is_400(client):
+    assert client.get("/qr/code/<b>.svg").status_code in (400, 404)
+    assert client.get("/qr/code/short.svg").status_code == 400
