@@ -77,14 +77,16 @@ def select_locale() -> str:
     return remembered if remembered in LANGUAGES else "fr"
 
 
+# No inline script or style anywhere, so the policy can be strict: user text that slipped
+# through escaping still could not run.
+CSP = (
+    "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'self'"
+)
+
+
 def _security_headers(response):
-    # No inline script or style anywhere, so the policy can be strict: user text that
-    # slipped through escaping still could not run.
-    response.headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
-        "form-action 'self'; frame-ancestors 'self'",
-    )
+    response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     # The organiser link carries the secret: never leak it in a Referer.
     response.headers.setdefault("Referrer-Policy", "no-referrer")

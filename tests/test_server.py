@@ -70,3 +70,35 @@ def test_served_by_gevent_not_the_development_server(server: Server):
     # Werkzeug's development server names itself in every response; gevent's does not.
     assert response.ok
     assert "Werkzeug" not in response.headers.get("Server", "")
+
+
+def test_eight_clients_posting_the_same_code_at_once_check_in_once(server: Server):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .conftest import KIOSK_TOKEN
+
+    walk_in = requests.post(
+        server.url + "/api/attendees",
+        json={"first_name": "Léa", "last_name": "Martin", "category": "presse"},
+        headers={"Authorization": f"Bearer {KIOSK_TOKEN}"},
+        timeout=5,
+    )
+    assert walk_in.status_code == 201
+    code = walk_in.json()["code"]
+    # Undo the walk-in's own check-in so that the eight kiosks race for the first one.
+    undo = server.post(f"/api/attendees/{walk_in.json()['id']}/undo", {"reason": "test"})
+    assert undo.ok
+    barrier = threading.Barrier(8)
+
+    def kiosk(n: int) -> tuple[int, str]:
+        session = requests.Session()
+        headers = {"Authorization": f"Bearer {KIOSK_TOKEN}", "X-Kiosk-Device": f"k{n}"}
+        barrier.wait()
+        response = session.post(
+            server.url + "/api/checkin", json={"code": code}, headers=headers, timeout=10
+        )
+        return response.status_code, response.json()["status"]
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(kiosk, range(8)))
+    assert sorted(results) == [(200, "already_checked_in")] * 7 + [(200, "checked_in")]

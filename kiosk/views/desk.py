@@ -24,7 +24,7 @@ from flask_babel import gettext as _
 
 from .. import attendees as people
 from .. import checkin
-from ..app import get_db, hm, runtime
+from ..app import CSP, get_db, hm, runtime
 from ..auth import (
     KIOSK,
     ORGANISER,
@@ -84,13 +84,16 @@ def kiosk():
         return redirect(url_for("desk.kiosk"))
     if session_role() not in (KIOSK, ORGANISER):
         return _kiosk_login()
-    return render_template(
+    page = render_template(
         "kiosk.html",
         csrf=csrf_token(),
         categories=categories(),
         schedule=runtime().schedule,
         boot={"timezone": runtime().schedule.event.timezone, "locale": str(get_locale())},
     )
+    # The QR decoder is WebAssembly: this page alone may compile it (still no inline
+    # script, nothing from another origin).
+    return page, {"Content-Security-Policy": CSP + "; script-src 'self' 'wasm-unsafe-eval'"}
 
 
 @bp.post("/kiosk/login")

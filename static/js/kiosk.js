@@ -157,6 +157,7 @@
           });
           if (found && found.isValid && found.text) await submit(found.text);
         } catch (err) {
+          console.error("QR decoder failed", err);
           status.textContent = t.camera_unavailable;
         }
       }
