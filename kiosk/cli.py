@@ -33,9 +33,9 @@ def _db_option(f):
     )(f)
 
 
-def organiser_link(host: str, port: int, token: str) -> str:
+def organiser_link(host: str, port: int, token: str, scheme: str = "http") -> str:
     shown = "localhost" if host in ("0.0.0.0", "::", "127.0.0.1") else host
-    return f"http://{shown}:{port}/organiser?token={token}"
+    return f"{scheme}://{shown}:{port}/organiser?token={token}"
 
 
 @click.group()
@@ -93,7 +93,22 @@ def check(file: str | None) -> None:
     help="Address phones use to reach this server (for the QR code); "
     "default: the address the screen was opened with.",
 )
-def serve(host, port, db_path, schedule_path, clock_start, speed, public_url) -> None:
+@click.option(
+    "--certfile",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="TLS certificate (PEM): serve HTTPS, which tablet cameras require "
+    "when the kiosk page is not opened on localhost.",
+)
+@click.option(
+    "--keyfile",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="TLS private key (PEM) matching --certfile.",
+)
+def serve(
+    host, port, db_path, schedule_path, clock_start, speed, public_url, certfile, keyfile
+) -> None:
     """Serve the screens, tablet and programme (gevent: one process, many websockets).
 
     Example: kiosk serve --clock 2023-07-03T08:55 --speed 60
@@ -132,16 +147,23 @@ def serve(host, port, db_path, schedule_path, clock_start, speed, public_url) ->
             "PUBLIC_URL": public_url,
         }
     )
-    token = app.extensions["kiosk"].organiser_token
+    if bool(certfile) != bool(keyfile):
+        raise click.UsageError("--certfile and --keyfile go together")
+    tls = {"certfile": certfile, "keyfile": keyfile} if certfile else {}
+    scheme = "https" if tls else "http"
+    rt = app.extensions["kiosk"]
     click.echo(f"kiosk: {schedule.event.title}")
-    click.echo(f"  screens:   http://localhost:{port}/screen/{schedule.rooms[0].id}")
-    click.echo(f"  programme: http://localhost:{port}/programme")
-    click.echo(f"  organiser: {organiser_link(host, port, token)}")
+    click.echo(f"  screens:   {scheme}://localhost:{port}/screen/{schedule.rooms[0].id}")
+    click.echo(f"  programme: {scheme}://localhost:{port}/programme")
+    click.echo(f"  organiser: {organiser_link(host, port, rt.organiser_token, scheme)}")
+    click.echo(
+        f"  kiosk:     {scheme}://localhost:{port}/kiosk?token={rt.kiosk_token}&device=kiosque%201"
+    )
     if clock:
         click.echo(f"  simulated clock from {clock.start:%Y-%m-%d %H:%M} at ×{speed:g}")
     sys.stdout.flush()
     socketio.start_background_task(run_ticker, app)
-    socketio.run(app, host=host, port=port, log_output=False)
+    socketio.run(app, host=host, port=port, log_output=False, **tls)
 
 
 @cli.command("organiser-link")

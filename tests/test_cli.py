@@ -125,3 +125,17 @@ def test_organiser_link_uses_the_environment_secret(runner, tmp_path, monkeypatc
     monkeypatch.setenv("KIOSK_ORGANISER_TOKEN", "from-the-environment")
     out = runner.invoke(cli, ["organiser-link", "--db", str(tmp_path / "k.db")]).output
     assert out.strip().endswith("token=from-the-environment")
+
+
+def test_kiosk_link_carries_its_own_secret_and_device(runner, tmp_path, monkeypatch):
+    monkeypatch.delenv("KIOSK_KIOSK_TOKEN", raising=False)
+    monkeypatch.delenv("KIOSK_ORGANISER_TOKEN", raising=False)
+    db = str(tmp_path / "k.db")
+    link = runner.invoke(cli, ["kiosk-link", "--db", db, "--device", "kiosque 2"]).output.strip()
+    organiser = runner.invoke(cli, ["organiser-link", "--db", db]).output.strip()
+    token = link.split("token=")[1].split("&")[0]
+    assert link == f"http://localhost:5000/kiosk?token={token}&device=kiosque%202"
+    assert len(token) >= 43
+    assert token != organiser.rsplit("token=", 1)[1]
+    again = runner.invoke(cli, ["kiosk-link", "--db", db]).output
+    assert f"token={token}&" in again
