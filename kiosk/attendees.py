@@ -479,7 +479,9 @@ def export_attendance(db: Database, tz) -> str:
     return write_csv(rows, ["Nom", "Prénom", "Organisation", "Fonction", "Catégorie", "Arrivée"])
 
 
-def write_qr_codes(db: Database, directory: Path) -> int:
+def write_qr_codes(
+    db: Database, directory: Path, progress: Callable[[int], None] | None = None
+) -> int:
     """One SVG QR code per attendee, named after them; the image holds the code only."""
     import qrcode
     import qrcode.image.svg
@@ -487,6 +489,8 @@ def write_qr_codes(db: Database, directory: Path) -> int:
     directory.mkdir(parents=True, exist_ok=True)
     count = 0
     for r in rows_with_checkins(db):
+        if progress:
+            progress(1)
         a = from_row(r[:11])
         stem = re.sub(r"[^a-z0-9]+", "-", fold(f"{a.last_name} {a.first_name}")).strip("-")
         image = qrcode.make(a.code, image_factory=qrcode.image.svg.SvgPathImage, border=2)

@@ -287,7 +287,10 @@ def qr_command(directory, db_path) -> None:
 
     from .attendees import write_qr_codes
 
-    count = write_qr_codes(_open_db(db_path), Path(directory))
+    db = _open_db(db_path)
+    total = db.execute("SELECT COUNT(*) FROM attendees").fetchone()[0]
+    with click.progressbar(length=total, label="QR", file=sys.stderr) as bar:
+        count = write_qr_codes(db, Path(directory), progress=bar.update)
     click.echo(f"{count} QR codes written to {directory}.")
 
 

@@ -102,3 +102,36 @@ def test_eight_clients_posting_the_same_code_at_once_check_in_once(server: Serve
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(kiosk, range(8)))
     assert sorted(results) == [(200, "already_checked_in")] * 7 + [(200, "checked_in")]
+
+
+def test_eight_kiosks_scanning_different_codes_get_no_error(server: Server):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from kiosk import db as database
+    from kiosk.attendees import import_csv
+
+    from .conftest import KIOSK_TOKEN, at
+
+    rows = "".join(
+        f"Guest{chr(97 + i // 26)}{chr(97 + i % 26)};Martin;Mairie {i}\n" for i in range(160)
+    )
+    db = database.connect(str(server.db))
+    import_csv(db, ("Prénom;Nom;Organisation\n" + rows).encode(), at("07:00"))
+    codes = [c for (c,) in db.execute("SELECT code FROM attendees").fetchall()]
+    barrier = threading.Barrier(8)
+
+    def kiosk(n: int) -> list[int]:
+        session = requests.Session()  # keep-alive, as a kiosk tablet does
+        headers = {"Authorization": f"Bearer {KIOSK_TOKEN}", "X-Kiosk-Device": f"k{n}"}
+        barrier.wait()
+        return [
+            session.post(
+                server.url + "/api/checkin", json={"code": code}, headers=headers, timeout=10
+            ).status_code
+            for code in codes[n::8]
+        ]
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = [s for batch in pool.map(kiosk, range(8)) for s in batch]
+    assert statuses == [200] * 160
+    assert db.execute("SELECT COUNT(*) FROM checkins").fetchone()[0] == 160
