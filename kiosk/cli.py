@@ -123,6 +123,7 @@ def serve(
     from .clock import SimulatedClock, parse_start
     from .events import run_ticker
     from .schedule import load
+    from .server import serve as serve_app
 
     try:
         schedule = load(schedule_path)
@@ -163,7 +164,7 @@ def serve(
         click.echo(f"  simulated clock from {clock.start:%Y-%m-%d %H:%M} at ×{speed:g}")
     sys.stdout.flush()
     socketio.start_background_task(run_ticker, app)
-    socketio.run(app, host=host, port=port, log_output=False, **tls)
+    serve_app(app, host, port, **tls)
 
 
 @cli.command("organiser-link")

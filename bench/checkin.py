@@ -1,0 +1,239 @@
+"""Check-in: kiosk's real server against the floor, on the same codes, in the same run.
+
+kiosk is started exactly as `kiosk serve` runs it, on a fresh database into which
+`kiosk attendees import` loaded the attendees; the floor (bench/floor.py) gets the same
+codes. Both are driven by the same lean asyncio HTTP/1.1 keep-alive client, in this
+process, which spends far less per request than the servers do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from common import (
+    HERE,
+    KIOSK_TOKEN,
+    Connection,
+    Process,
+    free_port,
+    kiosk_command,
+    summary_ms,
+    table,
+)
+
+SIZES = {
+    "full": {
+        "attendees": 5000,
+        "sequential": 1000,
+        "concurrent": 3000,
+        "duplicate": 500,
+        "unknown": 500,
+    },
+    "tiny": {"attendees": 60, "sequential": 10, "concurrent": 24, "duplicate": 5, "unknown": 5},
+}
+
+
+def attendees_csv(path: Path, count: int) -> Path:
+    lines = ["Civilité;Prénom;Nom;Organisation;Fonction;Catégorie"]
+    for i in range(count):
+        lines.append(f"Mme;Camille;Dupont {i};Mairie n°{i % 97};Chargée de mission;Élu·e")
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("cp1252"))
+    return path
+
+
+def start_kiosk(workdir: Path, count: int) -> tuple[Process, list[str]]:
+    db = workdir / "kiosk.db"
+    subprocess.run(
+        [
+            *kiosk_command(),
+            "attendees",
+            "import",
+            str(attendees_csv(workdir / "inscrits.csv", count)),
+            "--db",
+            str(db),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    codes = [c for (c,) in sqlite3.connect(db).execute("SELECT code FROM attendees")]
+    port = free_port()
+    server = Process(
+        [
+            *kiosk_command(),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--db",
+            str(db),
+            "--clock",
+            "2023-07-03T08:30",
+        ],
+        port,
+        workdir / "kiosk.log",
+    )
+    return server.start("/api/schedule"), codes
+
+
+def start_floor(workdir: Path, codes: list[str], payload_bytes: int = 9000) -> Process:
+    db = workdir / "floor.db"
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(
+        "CREATE TABLE attendees (id INTEGER PRIMARY KEY, code TEXT NOT NULL UNIQUE, "
+        "checked_in_at TEXT)"
+    )
+    conn.executemany("INSERT INTO attendees (code) VALUES (?)", [(c,) for c in codes])
+    conn.commit()
+    conn.close()
+    port = free_port()
+    return Process(
+        [
+            sys.executable,
+            str(HERE / "floor.py"),
+            "--port",
+            str(port),
+            "--db",
+            str(db),
+            "--payload-bytes",
+            str(payload_bytes),
+        ],
+        port,
+        workdir / "floor.log",
+    ).start("/ready")
+
+
+def headers(i: int) -> dict:
+    # Unknown codes are rate-limited per kiosk device (ten a minute): the benchmark
+    # spreads them over many device names so that it measures the look-up, not the 429.
+    return {"Authorization": f"Bearer {KIOSK_TOKEN}", "X-Kiosk-Device": f"bench-{i // 5}"}
+
+
+async def run_sequential(port: int, codes: list[str], expect: str) -> list[float]:
+    conn = await Connection(port).open()
+    latencies = []
+    try:
+        for i, code in enumerate(codes):
+            start = time.perf_counter()
+            status, body = await conn.request("POST", "/api/checkin", {"code": code}, headers(i))
+            latencies.append(time.perf_counter() - start)
+            if expect.encode() not in body:
+                raise RuntimeError(f"expected {expect}, got {status} {body[:200]!r}")
+    finally:
+        conn.close()
+    return latencies
+
+
+async def run_concurrent(port: int, codes: list[str], clients: int = 8):
+    async def client(share: list[str], offset: int) -> list[float]:
+        conn = await Connection(port).open()
+        out = []
+        try:
+            for i, code in enumerate(share):
+                start = time.perf_counter()
+                status, body = await conn.request(
+                    "POST", "/api/checkin", {"code": code}, headers(offset + i)
+                )
+                out.append(time.perf_counter() - start)
+                if b'"checked_in"' not in body:
+                    raise RuntimeError(f"got {status} {body[:200]!r}")
+        finally:
+            conn.close()
+        return out
+
+    start = time.perf_counter()
+    results = await asyncio.gather(
+        *(client(codes[n::clients], n * 100_000) for n in range(clients))
+    )
+    elapsed = time.perf_counter() - start
+    return [x for r in results for x in r], elapsed
+
+
+def measure(server: Process, codes: list[str], size: dict) -> dict:
+    seq = codes[: size["sequential"]]
+    conc = codes[size["sequential"] : size["sequential"] + size["concurrent"]]
+    unknown = [secrets.token_urlsafe(18) for _ in range(size["unknown"])]
+    asyncio.run(
+        run_sequential(server.port, [secrets.token_urlsafe(18) for _ in range(20)], "unknown")
+    )  # warm-up
+    cpu0 = server.cpu_seconds()
+    out = {"sequential": summary_ms(asyncio.run(run_sequential(server.port, seq, '"checked_in"')))}
+    latencies, elapsed = asyncio.run(run_concurrent(server.port, conc))
+    out["concurrent"] = summary_ms(latencies)
+    out["throughput"] = len(conc) / elapsed
+    out["duplicate"] = summary_ms(
+        asyncio.run(run_sequential(server.port, seq[: size["duplicate"]], "already_checked_in"))
+    )
+    out["unknown"] = summary_ms(asyncio.run(run_sequential(server.port, unknown, "unknown")))
+    out["cpu_ms_per_checkin"] = (
+        (server.cpu_seconds() - cpu0)
+        * 1000
+        / (len(seq) + len(conc) + size["duplicate"] + size["unknown"])
+    )
+    return out
+
+
+def run(workdir: Path, size_name: str = "full") -> tuple[str, dict]:
+    size = SIZES[size_name]
+    kiosk, codes = start_kiosk(workdir, size["attendees"])
+    try:
+        ours = measure(kiosk, codes, size)
+    finally:
+        kiosk.stop()
+    floor = start_floor(workdir, codes)
+    try:
+        base = measure(floor, codes, size)
+    finally:
+        floor.stop()
+    rows = []
+    for label, key in (
+        ("sequential, distinct codes", "sequential"),
+        ("8 clients, distinct codes", "concurrent"),
+        ("duplicate codes", "duplicate"),
+        ("unknown codes", "unknown"),
+    ):
+        rows.append(
+            [
+                label,
+                ours[key]["p50"],
+                base[key]["p50"],
+                ours[key]["p99"],
+                base[key]["p99"],
+                ours[key]["p99"] / base[key]["p99"],
+            ]
+        )
+    text = table(
+        ["check-in (ms)", "kiosk p50", "floor p50", "kiosk p99", "floor p99", "p99 ratio"], rows
+    )
+    text += "\n\n" + table(
+        ["throughput, 8 keep-alive clients", "kiosk", "floor", "ratio"],
+        [
+            [
+                "check-ins per second",
+                ours["throughput"],
+                base["throughput"],
+                ours["throughput"] / base["throughput"],
+            ],
+            [
+                "server CPU ms per request",
+                ours["cpu_ms_per_checkin"],
+                base["cpu_ms_per_checkin"],
+                ours["cpu_ms_per_checkin"] / base["cpu_ms_per_checkin"],
+            ],
+        ],
+    )
+    return text, {"kiosk": ours, "floor": base, "attendees": size["attendees"]}
+
+
+if __name__ == "__main__":
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        print(run(Path(tmp), sys.argv[1] if len(sys.argv) > 1 else "full")[0])

@@ -1,0 +1,169 @@
+"""What the benchmarks share: server processes, a lean HTTP client, statistics."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ORGANISER_TOKEN = "bench-organiser-token-0123456789abcdef"
+KIOSK_TOKEN = "bench-kiosk-token-0123456789abcdef"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def kiosk_command() -> list[str]:
+    """The `kiosk` console script of this environment, as an organiser runs it."""
+    script = Path(sys.executable).with_name("kiosk")
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "from kiosk.cli import main; main()"]
+
+
+@dataclass
+class Process:
+    """A server process we start, wait for, measure (peak RSS) and stop."""
+
+    argv: list[str]
+    port: int
+    log: Path
+    env: dict = field(default_factory=dict)
+    proc: subprocess.Popen | None = None
+
+    def start(self, ready_path: str) -> Process:
+        env = dict(
+            os.environ,
+            KIOSK_ORGANISER_TOKEN=ORGANISER_TOKEN,
+            KIOSK_KIOSK_TOKEN=KIOSK_TOKEN,
+            **self.env,
+        )
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(
+                self.argv, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.log.parent
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.argv[0]} exited: {self.log.read_text()[-2000:]}")
+            try:
+                status, _ = asyncio.run(get(self.port, ready_path))
+                if status == 200:
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"server did not start: {self.log.read_text()[-2000:]}")
+
+    def peak_rss_mb(self) -> float:
+        """High-water mark of the server's resident memory (VmHWM), in MB."""
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+# --- a lean HTTP/1.1 keep-alive client, so that the client is not what we measure ------
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection on asyncio streams."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def open(self) -> Connection:
+        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        return self
+
+    async def request(
+        self, method: str, path: str, body: dict | None = None, headers: dict | None = None
+    ) -> tuple[int, bytes]:
+        payload = json.dumps(body).encode() if body is not None else b""
+        lines = [
+            f"{method} {path} HTTP/1.1",
+            f"Host: 127.0.0.1:{self.port}",
+            f"Content-Length: {len(payload)}",
+            "Content-Type: application/json",
+        ]
+        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + payload)
+        status_line = await self.reader.readline()
+        status = int(status_line.split()[1])
+        length = 0
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        return status, await self.reader.readexactly(length)
+
+    def close(self) -> None:
+        if self.writer:
+            self.writer.close()
+
+
+async def get(port: int, path: str) -> tuple[int, bytes]:
+    conn = await Connection(port).open()
+    try:
+        return await conn.request("GET", path)
+    finally:
+        conn.close()
+
+
+# --- statistics ------------------------------------------------------------------------
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * p / 100
+    low, high = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
+
+
+def summary_ms(seconds: list[float]) -> dict[str, float]:
+    ms = [s * 1000 for s in seconds]
+    return {
+        "n": len(ms),
+        "p50": percentile(ms, 50),
+        "p99": percentile(ms, 99),
+        "max": max(ms) if ms else float("nan"),
+        "mean": statistics.fmean(ms) if ms else float("nan"),
+    }
+
+
+def table(header: list[str], rows: list[list]) -> str:
+    def cell(v):
+        if isinstance(v, float):
+            return f"{v:,.2f}" if abs(v) < 100 else f"{v:,.0f}"
+        return str(v)
+
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(out)
