@@ -6,7 +6,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, jsonify, render_template, request
+from babel import Locale
+from flask import Flask, current_app, g, jsonify, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import Babel, format_date, get_locale
 from flask_socketio import SocketIO
@@ -48,6 +49,9 @@ class Runtime:
         self.kiosk_token = kiosk_token
         # Unknown or malformed codes per kiosk device: in memory, as a slowdown only.
         self.failures = FailureLimiter()
+        # What each room's screens were last sent (live.signature), so that the clock
+        # ticker pushes only what a command has not already pushed.
+        self.pushed: dict[str, tuple] = {}
         # Set by a check-in; the ticker then pushes fresh counters to the organisers.
         self.attendance_dirty = False
 
@@ -72,8 +76,6 @@ class CachedSessionInterface(SecureCookieSessionInterface):
 
 
 def runtime() -> Runtime:
-    from flask import current_app
-
     return current_app.extensions["kiosk"]
 
 
@@ -90,13 +92,16 @@ def _release_db(exc: BaseException | None = None) -> None:
         runtime().pool.give_back(db)
 
 
-def select_locale() -> str:
+# Parsed once: Flask-Babel re-parses a locale name on every request, a Locale it keeps.
+_LOCALES = {code: Locale.parse(code) for code in LANGUAGES}
+
+
+def select_locale() -> Locale:
     """French unless ?lang=en (remembered in a cookie) asks otherwise."""
     asked = request.args.get("lang")
     if asked in LANGUAGES:
-        return asked
-    remembered = request.cookies.get("lang")
-    return remembered if remembered in LANGUAGES else "fr"
+        return _LOCALES[asked]
+    return _LOCALES.get(request.cookies.get("lang", "fr"), _LOCALES["fr"])
 
 
 # No inline script or style anywhere, so the policy can be strict: user text that slipped

@@ -76,12 +76,13 @@ def _log(
 
 def _admit(db: Database, attendee: Attendee, kiosk: str, now: dt.datetime, outcome: str):
     """Inside a transaction: the one write that decides who checked in first."""
-    inserted = db.execute(
+    first = db.execute(
         "INSERT INTO checkins (attendee_id, checked_in_at, kiosk) VALUES (?, ?, ?) "
-        "ON CONFLICT (attendee_id) DO NOTHING",
+        "ON CONFLICT (attendee_id) DO NOTHING RETURNING checked_in_at, kiosk",
         [attendee.id, _utc(now), kiosk],
-    ).rowcount
-    at, by = db.execute(
+    ).fetchone()
+    inserted = first is not None
+    at, by = first or db.execute(
         "SELECT checked_in_at, kiosk FROM checkins WHERE attendee_id = ?", [attendee.id]
     ).fetchone()
     status = CHECKED_IN if inserted else ALREADY

@@ -52,7 +52,7 @@ def run_command(room: str, action: str, payload: dict[str, Any]) -> dict[str, An
     db = get_db()
     LiveStore(db, rt.schedule).perform(room, action, payload, rt.clock.now(), version)
     data = rt.room_view(db, room)
-    socketio.emit("state", data, to=channel(room))
+    broadcast_state(rt, data)
     return data
 
 
@@ -158,28 +158,32 @@ def on_watch_attendance(data: Any = None) -> dict[str, Any]:
     return {"ok": True}
 
 
-def tick(app, db, last: dict[str, tuple]) -> list[str]:
-    """Broadcast the rooms whose screen the clock has changed since the last tick."""
+def broadcast_state(rt, data: dict[str, Any]) -> None:
+    """Send a room's state to its screens, and remember what they were last sent."""
+    rt.pushed[data["room"]] = signature(data)
+    socketio.emit("state", data, to=channel(data["room"]))
+
+
+def tick(app, db) -> list[str]:
+    """Broadcast the rooms whose screen the clock has changed since their last push."""
     rt = app.extensions["kiosk"]
     changed = []
     for room in rt.schedule.rooms:
         data = rt.room_view(db, room.id)
-        mark = signature(data)
-        if last.get(room.id) != mark:
-            if room.id in last:
-                socketio.emit("state", data, to=channel(room.id))
-                changed.append(room.id)
-            last[room.id] = mark
+        if room.id not in rt.pushed:  # first look: screens got this state on joining
+            rt.pushed[room.id] = signature(data)
+        elif rt.pushed[room.id] != signature(data):
+            broadcast_state(rt, data)
+            changed.append(room.id)
     return changed
 
 
 def run_ticker(app, interval: float = 1.0) -> None:
     """Background task of `kiosk serve`: follows the clock across block boundaries."""
     db = database.connect(app.config["DATABASE"])
-    last: dict[str, tuple] = {}
     while True:
         try:
-            tick(app, db, last)
+            tick(app, db)
             flush_attendance(app, db)
         except Exception:  # a failed tick must not stop screens following the clock
             app.logger.exception("clock tick failed")

@@ -85,12 +85,22 @@ def test_clock_crossing_a_boundary_is_pushed(app, clock):
     screen = join(app)
     states(screen)
     db = database.connect(app.config["DATABASE"])
-    last: dict = {}
-    assert tick(app, db, last) == []  # first look: nothing to announce
+    assert tick(app, db) == []  # first look: nothing to announce
     clock.set("10:40")
-    assert tick(app, db, last) == []  # same block: screens already right
+    assert tick(app, db) == []  # same block: screens already right
     assert states(screen) == []
     clock.set("11:00")
-    assert tick(app, db, last) == [ROOM]
+    assert tick(app, db) == [ROOM]
     [state] = states(screen)
     assert (state["phase"], state["session"], state["next"]["id"]) == ("break", None, "session-2")
+
+
+def test_a_command_is_pushed_once_not_again_by_the_clock(app, client, auth):
+    screen = join(app)
+    db = database.connect(app.config["DATABASE"])
+    tick(app, db)
+    states(screen)
+    assert client.post(f"/api/rooms/{ROOM}/next", json={}, headers=auth).status_code == 200
+    assert [s["version"] for s in states(screen)] == [1]
+    assert tick(app, db) == []  # the ticker knows the screens already have it
+    assert states(screen) == []
