@@ -53,18 +53,24 @@ class Screen(asyncio.Protocol):
     def connection_made(self, transport):
         self.transport = transport
         key = base64.b64encode(os.urandom(16)).decode()
-        transport.write((
-            "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-            f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-            "Sec-WebSocket-Version: 13\r\n\r\n").encode())
+        transport.write(
+            (
+                "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                "Sec-WebSocket-Version: 13\r\n\r\n"
+            ).encode()
+        )
 
     def send(self, text: str) -> None:
         payload = text.encode()
         mask = os.urandom(4)
         masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
         length = len(payload)
-        header = bytes([0x81, 0x80 | length]) if length < 126 else \
-            bytes([0x81, 0x80 | 126]) + struct.pack("!H", length)
+        header = (
+            bytes([0x81, 0x80 | length])
+            if length < 126
+            else bytes([0x81, 0x80 | 126]) + struct.pack("!H", length)
+        )
         self.transport.write(header + mask + masked)
 
     def data_received(self, data: bytes):
@@ -77,7 +83,7 @@ class Screen(asyncio.Protocol):
                 self.done.set_exception(RuntimeError(self.buffer[:200]))
                 return
             self.upgraded = True
-            self.buffer = self.buffer[end + 4:]
+            self.buffer = self.buffer[end + 4 :]
         while len(self.buffer) >= 2:
             length = self.buffer[1] & 0x7F
             start = 2
@@ -91,8 +97,8 @@ class Screen(asyncio.Protocol):
                 length, start = struct.unpack("!Q", self.buffer[2:10])[0], 10
             if len(self.buffer) < start + length:
                 return
-            message = self.buffer[start:start + length]
-            self.buffer = self.buffer[start + length:]
+            message = self.buffer[start : start + length]
+            self.buffer = self.buffer[start + length :]
             self.on_message(message)
 
     def on_message(self, message: bytes):
@@ -111,8 +117,9 @@ class Screen(asyncio.Protocol):
                 self.received.append((int(match[1]), time.time()))
 
 
-def client_process(port: int, count: int, room: str, joined, received_count, out_path: str,
-                   stop) -> None:
+def client_process(
+    port: int, count: int, room: str, joined, received_count, out_path: str, stop
+) -> None:
     """One event loop holding `count` screens; writes their receipts when told to stop."""
 
     async def main():
@@ -127,7 +134,8 @@ def client_process(port: int, count: int, room: str, joined, received_count, out
                 for _attempt in range(20):
                     try:
                         t, _ = await loop.create_connection(
-                            lambda: Screen(room, joined, received, done), "127.0.0.1", port)
+                            lambda: Screen(room, joined, received, done), "127.0.0.1", port
+                        )
                         transports.append(t)
                         return
                     except OSError:
@@ -151,17 +159,22 @@ def client_process(port: int, count: int, room: str, joined, received_count, out
     asyncio.run(main())
 
 
-def run_one(server: Process, n: int, command, commands: int, workdir: Path, room: str,
-            processes: int) -> dict:
+def run_one(
+    server: Process, n: int, command, commands: int, workdir: Path, room: str, processes: int
+) -> dict:
     ctx = mp.get_context("spawn")
     joined = ctx.Value("i", 0)
     received_count = ctx.Value("i", 0)
     stop = ctx.Event()
     outs = [str(workdir / f"clients-{n}-{i}.json") for i in range(processes)]
     shares = [n // processes + (1 if i < n % processes else 0) for i in range(processes)]
-    procs = [ctx.Process(target=client_process, args=(server.port, shares[i], room, joined,
-                                                      received_count, outs[i], stop))
-             for i in range(processes)]
+    procs = [
+        ctx.Process(
+            target=client_process,
+            args=(server.port, shares[i], room, joined, received_count, outs[i], stop),
+        )
+        for i in range(processes)
+    ]
     for p in procs:
         p.start()
     deadline = time.monotonic() + 120
@@ -218,24 +231,48 @@ def run_one(server: Process, n: int, command, commands: int, workdir: Path, room
 
 def kiosk_server(workdir: Path) -> Process:
     port = free_port()
-    return Process([*kiosk_command(), "serve", "--host", "127.0.0.1", "--port", str(port),
-                    "--db", str(workdir / f"fanout-{port}.db"), "--clock",
-                    "2023-07-03T10:20"], port, workdir / f"fanout-{port}.log").start(
-        "/api/schedule")
+    return Process(
+        [
+            *kiosk_command(),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--db",
+            str(workdir / f"fanout-{port}.db"),
+            "--clock",
+            "2023-07-03T10:20",
+        ],
+        port,
+        workdir / f"fanout-{port}.log",
+    ).start("/api/schedule")
 
 
 def floor_server(workdir: Path, payload_bytes: int) -> Process:
     port = free_port()
-    return Process([sys.executable, str(HERE / "floor.py"), "--port", str(port), "--db",
-                    str(workdir / f"floor-{port}.db"), "--payload-bytes", str(payload_bytes)],
-                   port, workdir / f"floor-{port}.log").start("/ready")
+    return Process(
+        [
+            sys.executable,
+            str(HERE / "floor.py"),
+            "--port",
+            str(port),
+            "--db",
+            str(workdir / f"floor-{port}.db"),
+            "--payload-bytes",
+            str(payload_bytes),
+        ],
+        port,
+        workdir / f"floor-{port}.log",
+    ).start("/ready")
 
 
 async def kiosk_command_step(conn: Connection, i: int) -> int:
     # next, previous, next…: every command changes the room and is broadcast.
     action = "next" if i % 2 == 0 else "previous"
-    status, body = await conn.request("POST", f"/api/rooms/lamartine/{action}", {},
-                                      {"Authorization": f"Bearer {ORGANISER_TOKEN}"})
+    status, body = await conn.request(
+        "POST", f"/api/rooms/lamartine/{action}", {}, {"Authorization": f"Bearer {ORGANISER_TOKEN}"}
+    )
     if status != 200:
         raise RuntimeError(body[:200])
     return json.loads(body)["version"]
@@ -246,8 +283,9 @@ async def floor_command_step(conn: Connection, i: int) -> int:
     return json.loads(body)["version"]
 
 
-def run(workdir: Path, sizes=(100, 1000, 2000), commands: int = 50,
-        processes: int = 2) -> tuple[str, dict]:
+def run(
+    workdir: Path, sizes=(100, 1000, 2000), commands: int = 50, processes: int = 2
+) -> tuple[str, dict]:
     import asyncio as aio
 
     results = {"kiosk": [], "floor": []}
@@ -256,30 +294,61 @@ def run(workdir: Path, sizes=(100, 1000, 2000), commands: int = 50,
         server = kiosk_server(workdir)
         try:
             status, body = aio.run(
-                __import__("common").get(server.port, "/api/rooms/lamartine/state"))
+                __import__("common").get(server.port, "/api/rooms/lamartine/state")
+            )
             payload_bytes = len(body)
-            results["kiosk"].append(run_one(server, n, kiosk_command_step, commands, workdir,
-                                            "lamartine", processes))
+            results["kiosk"].append(
+                run_one(server, n, kiosk_command_step, commands, workdir, "lamartine", processes)
+            )
         finally:
             server.stop()
         floor = floor_server(workdir, payload_bytes)
         try:
-            results["floor"].append(run_one(floor, n, floor_command_step, commands, workdir,
-                                            "room", processes))
+            results["floor"].append(
+                run_one(floor, n, floor_command_step, commands, workdir, "room", processes)
+            )
         finally:
             floor.stop()
     rows = []
     for ours, base in zip(results["kiosk"], results["floor"], strict=True):
-        rows.append([ours["n"], ours["p50"], base["p50"], ours["p99"], base["p99"],
-                     ours["p99"] / base["p99"], ours["max"], base["max"], ours["rss_mb"],
-                     base["rss_mb"], ours["missing"] + base["missing"],
-                     f"{ours['server_cpu_pct']:.0f} / {ours['client_cpu_pct']:.0f}"])
-    text = table(["screens", "kiosk p50 ms", "floor p50 ms", "kiosk p99 ms", "floor p99 ms",
-                  "p99 ratio", "kiosk max ms", "floor max ms", "kiosk peak RSS MB",
-                  "floor peak RSS MB", "lost", "kiosk CPU % server / busiest client"], rows)
-    text += (f"\n\nPayload: {payload_bytes} bytes per state (kiosk's full room state; the floor "
-             f"pads to the same size). {commands} commands per size, {processes} client "
-             "processes.")
+        rows.append(
+            [
+                ours["n"],
+                ours["p50"],
+                base["p50"],
+                ours["p99"],
+                base["p99"],
+                ours["p99"] / base["p99"],
+                ours["max"],
+                base["max"],
+                ours["rss_mb"],
+                base["rss_mb"],
+                ours["missing"] + base["missing"],
+                f"{ours['server_cpu_pct']:.0f} / {ours['client_cpu_pct']:.0f}",
+            ]
+        )
+    text = table(
+        [
+            "screens",
+            "kiosk p50 ms",
+            "floor p50 ms",
+            "kiosk p99 ms",
+            "floor p99 ms",
+            "p99 ratio",
+            "kiosk max ms",
+            "floor max ms",
+            "kiosk peak RSS MB",
+            "floor peak RSS MB",
+            "lost",
+            "kiosk CPU % server / busiest client",
+        ],
+        rows,
+    )
+    text += (
+        f"\n\nPayload: {payload_bytes} bytes per state (kiosk's full room state; the floor "
+        f"pads to the same size). {commands} commands per size, {processes} client "
+        "processes."
+    )
     return text, {**results, "payload_bytes": payload_bytes}
 
 

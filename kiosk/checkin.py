@@ -82,9 +82,12 @@ def _admit(db: Database, attendee: Attendee, kiosk: str, now: dt.datetime, outco
         [attendee.id, _utc(now), kiosk],
     ).fetchone()
     inserted = first is not None
-    at, by = first or db.execute(
-        "SELECT checked_in_at, kiosk FROM checkins WHERE attendee_id = ?", [attendee.id]
-    ).fetchone()
+    at, by = (
+        first
+        or db.execute(
+            "SELECT checked_in_at, kiosk FROM checkins WHERE attendee_id = ?", [attendee.id]
+        ).fetchone()
+    )
     status = CHECKED_IN if inserted else ALREADY
     _log(db, now, kiosk, outcome if inserted else ALREADY, attendee.id)
     return Result(status, attendee, dt.datetime.fromisoformat(at), by)

@@ -84,21 +84,29 @@
     main.append(box);
   }
 
+  /* The largest font size (in px, between 8 and max) at which box does not overflow.
+     A binary search: each try costs a layout, and a step-by-step shrink took a dozen. */
+  function largestFitting(box, max) {
+    const overflows = (size) => {
+      box.style.fontSize = `${size}px`;
+      return box.scrollHeight > box.clientHeight + 1;
+    };
+    if (!overflows(max)) return max;
+    let low = 8;
+    let high = max;
+    for (let i = 0; i < 7; i++) {
+      const middle = (low + high) / 2;
+      if (overflows(middle)) high = middle;
+      else low = middle;
+    }
+    box.style.fontSize = `${low}px`;
+    return low;
+  }
+
   /* Shrink the message, then the main area, until nothing overflows. */
   function fit() {
-    let small = window.innerHeight * 0.046;
-    messageBox.style.fontSize = `${small}px`;
-    while (!messageBox.hidden && messageBox.scrollHeight > messageBox.clientHeight + 1 &&
-           small > 8) {
-      small *= 0.92;
-      messageBox.style.fontSize = `${small}px`;
-    }
-    let size = Math.min(window.innerHeight * 0.06, window.innerWidth * 0.04);
-    main.style.fontSize = `${size}px`;
-    while (main.scrollHeight > main.clientHeight + 1 && size > 8) {
-      size *= 0.94;
-      main.style.fontSize = `${size}px`;
-    }
+    if (!messageBox.hidden) largestFitting(messageBox, window.innerHeight * 0.046);
+    largestFitting(main, Math.min(window.innerHeight * 0.06, window.innerWidth * 0.04));
   }
 
   function render(s) {
