@@ -41,8 +41,10 @@ def token_role(candidate: object) -> str | None:
     """The role a secret gives, if any (compared in constant time)."""
     if not isinstance(candidate, str) or not candidate:
         return None
-    for role in (ORGANISER, KIOSK):
-        if hmac.compare_digest(candidate.encode(), _secret(role).encode()):
+    rt = runtime()
+    sent = candidate.encode()
+    for role, secret in ((ORGANISER, rt.organiser_token), (KIOSK, rt.kiosk_token)):
+        if hmac.compare_digest(sent, secret.encode()):
             return role
     return None
 

@@ -4,10 +4,12 @@
   enregistré·e » with the first time and kiosk. The guard is the database itself: the
   `checkins` table has one row per attendee at most (primary key), so two kiosks scanning
   the same code at the same instant produce one row, whatever the timing.
-- Short transactions that take SQLite's write lock up front (BEGIN IMMEDIATE): eight
-  kiosks at once queue for a few microseconds each, never « database is locked ».
+- Short writes: a scan writes one row in one statement (its own transaction), and the
+  multi-row changes take SQLite's write lock up front (BEGIN IMMEDIATE): eight kiosks at
+  once queue for a few microseconds each, never « database is locked ».
 - Every attempt (success, duplicate, unknown, malformed, walk-in, manual, undo) is
-  appended to `checkin_log`, which triggers make append-only.
+  appended to `checkin_log`, which triggers make append-only; a check-in's own log row is
+  written by a trigger on `checkins`, within the same statement.
 """
 
 from __future__ import annotations
@@ -75,37 +77,55 @@ def _log(
 
 
 def _admit(db: Database, attendee: Attendee, kiosk: str, now: dt.datetime, outcome: str):
-    """Inside a transaction: the one write that decides who checked in first."""
+    """The one write that decides who checked in first.
+
+    A single INSERT: on its own it is a transaction that holds the write lock for that
+    statement only, and a trigger appends the log row in the same statement. When
+    another kiosk was first, the primary key makes it insert nothing.
+    """
     first = db.execute(
-        "INSERT INTO checkins (attendee_id, checked_in_at, kiosk) VALUES (?, ?, ?) "
+        "INSERT INTO checkins (attendee_id, checked_in_at, kiosk, how) VALUES (?, ?, ?, ?) "
         "ON CONFLICT (attendee_id) DO NOTHING RETURNING checked_in_at, kiosk",
-        [attendee.id, _utc(now), kiosk],
+        [attendee.id, _utc(now), kiosk, outcome],
     ).fetchone()
-    inserted = first is not None
-    at, by = (
-        first
-        or db.execute(
-            "SELECT checked_in_at, kiosk FROM checkins WHERE attendee_id = ?", [attendee.id]
-        ).fetchone()
-    )
-    status = CHECKED_IN if inserted else ALREADY
-    _log(db, now, kiosk, outcome if inserted else ALREADY, attendee.id)
-    return Result(status, attendee, dt.datetime.fromisoformat(at), by)
+    if first is not None:
+        return Result(CHECKED_IN, attendee, dt.datetime.fromisoformat(first[0]), first[1])
+    at, by = db.execute(
+        "SELECT checked_in_at, kiosk FROM checkins WHERE attendee_id = ?", [attendee.id]
+    ).fetchone()
+    return _already(db, attendee, at, by, kiosk, now)
+
+
+def _already(db, attendee: Attendee, at: str, by: str, kiosk: str, now) -> Result:
+    _log(db, now, kiosk, ALREADY, attendee.id)
+    return Result(ALREADY, attendee, dt.datetime.fromisoformat(at), by)
+
+
+_LOOKUP = (
+    f"SELECT {', '.join('a.' + c.strip() for c in COLUMNS.split(','))}, c.checked_in_at, "
+    "c.kiosk FROM attendees a LEFT JOIN checkins c ON c.attendee_id = a.id WHERE a.code = ?"
+)
 
 
 def check_in(db: Database, code: Any, kiosk: str, now: dt.datetime) -> Result:
-    """A scanned code: checked in now, already checked in, unknown or malformed."""
+    """A scanned code: checked in now, already checked in, unknown or malformed.
+
+    Outside a transaction (each statement its own, the write lock held only while one
+    row is written), as the welcome desk's hot path must stay short: the look-up, then
+    one insert. Every outcome leaves one row in the log.
+    """
     if not isinstance(code, str) or not people.CODE.match(code.strip()):
-        with transaction(db):
-            _log(db, now, kiosk, MALFORMED, detail=repr(code)[:80])
+        _log(db, now, kiosk, MALFORMED, detail=repr(code)[:80])
         return Result(MALFORMED)
     code = code.strip()
-    with transaction(db):
-        row = db.execute(f"SELECT {COLUMNS} FROM attendees WHERE code = ?", [code]).fetchone()
-        if row is None:
-            _log(db, now, kiosk, UNKNOWN, detail=code[:80])
-            return Result(UNKNOWN)
-        return _admit(db, from_row(row), kiosk, now, CHECKED_IN)
+    row = db.execute(_LOOKUP, [code]).fetchone()
+    if row is None:
+        _log(db, now, kiosk, UNKNOWN, detail=code[:80])
+        return Result(UNKNOWN)
+    attendee = from_row(row[:11])
+    if row[11] is not None:  # checkins rows are only ever added or deleted: safe to trust
+        return _already(db, attendee, row[11], row[12], kiosk, now)
+    return _admit(db, attendee, kiosk, now, CHECKED_IN)
 
 
 def check_in_by_id(db: Database, attendee_id: int, by: str, now: dt.datetime) -> Result:

@@ -93,7 +93,8 @@ def kiosk():
     )
     # The QR decoder is WebAssembly: this page alone may compile it (still no inline
     # script, nothing from another origin).
-    return page, {"Content-Security-Policy": CSP + "; script-src 'self' 'wasm-unsafe-eval'"}
+    g.csp = CSP + "; script-src 'self' 'wasm-unsafe-eval'"
+    return page
 
 
 @bp.post("/kiosk/login")
@@ -138,7 +139,8 @@ def _result_json(result: checkin.Result) -> dict:
 @required(KIOSK, ORGANISER)
 def api_checkin():
     """A kiosk (or an organiser) checks a code in."""
-    limiter = runtime().failures
+    rt = runtime()
+    limiter = rt.failures
     device = f"{g.role}:{g.device}:{request.remote_addr}"
     if limiter.blocked(device, time.monotonic()):
         return jsonify(
@@ -149,7 +151,7 @@ def api_checkin():
         ), 429
     payload = request.get_json(force=True, silent=True)
     code = payload.get("code") if isinstance(payload, dict) else None
-    result = checkin.check_in(get_db(), code, g.device, _now())
+    result = checkin.check_in(get_db(), code, g.device, rt.clock.now())
     if result.status in (checkin.UNKNOWN, checkin.MALFORMED):
         limiter.failed(device, time.monotonic())
     if result.status == checkin.MALFORMED:
