@@ -123,7 +123,8 @@ measured. This machine has two cores: the server and the clients share them.
 ## Screen page
 
 {s_text}
-"""
+
+{(ROOT / "bench" / "notes.md").read_text(encoding="utf-8")}"""
     Path(args.out).write_text(report, encoding="utf-8")
     print(report)
 

@@ -24,7 +24,7 @@ from . import db as database
 from .app import get_db, runtime, socketio
 from .auth import ORGANISER, fingerprint, session_is_organiser, token_is_organiser
 from .checkin import attendance
-from .live import N_, CommandError, LiveStore, signature
+from .live import N_, CommandError, LiveStore, signature, view
 
 STATUS = {"invalid": 400, "not_found": 404, "stale": 409, "at_end": 409, "at_start": 409}
 
@@ -49,9 +49,9 @@ def run_command(room: str, action: str, payload: dict[str, Any]) -> dict[str, An
     version = payload.get("version")
     if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
         raise CommandError("invalid", N_("'version' must be a whole number."))
-    db = get_db()
-    LiveStore(db, rt.schedule).perform(room, action, payload, rt.clock.now(), version)
-    data = rt.room_view(db, room)
+    now = rt.clock.now()
+    state = LiveStore(get_db(), rt.schedule).perform(room, action, payload, now, version)
+    data = view(rt.schedule, state, now, rt.clock.speed)
     broadcast_state(rt, data)
     return data
 

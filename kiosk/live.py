@@ -376,17 +376,24 @@ class LiveStore:
                 )
             new = command(self.schedule, state, now, args)
             new = replace(new, version=state.version + 1)
-            self.db["room_states"].upsert(
-                {
-                    "room": room,
-                    "version": new.version,
-                    "mode": new.mode,
-                    "block_id": new.block_id,
-                    "turn_index": new.turn_index,
-                    "delay_minutes": new.delay_minutes,
-                    "message": new.message,
-                    "updated_at": dt.datetime.now(dt.UTC).isoformat(),
-                },
-                pk="room",
+            # Plain SQL: sqlite-utils' upsert() inspects the table on every call, and an
+            # organiser's tap should reach the screens without that detour.
+            self.db.execute(
+                "INSERT INTO room_states (room, version, mode, block_id, turn_index, "
+                "delay_minutes, message, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (room) DO UPDATE SET version = excluded.version, "
+                "mode = excluded.mode, block_id = excluded.block_id, "
+                "turn_index = excluded.turn_index, delay_minutes = excluded.delay_minutes, "
+                "message = excluded.message, updated_at = excluded.updated_at",
+                [
+                    room,
+                    new.version,
+                    new.mode,
+                    new.block_id,
+                    new.turn_index,
+                    new.delay_minutes,
+                    new.message,
+                    dt.datetime.now(dt.UTC).isoformat(),
+                ],
             )
         return new
