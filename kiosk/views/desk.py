@@ -24,7 +24,7 @@ from flask_babel import gettext as _
 
 from .. import attendees as people
 from .. import checkin
-from ..app import CSP, get_db, hm, runtime
+from ..app import CSP, get_db, hm, runtime, translate
 from ..auth import (
     KIOSK,
     ORGANISER,
@@ -38,6 +38,7 @@ from ..auth import (
     token_role,
 )
 from ..events import announce_checkin
+from ..live import N_
 
 bp = Blueprint("desk", __name__)
 
@@ -113,17 +114,18 @@ def kiosk_login():
 
 
 def _greeting(result: checkin.Result) -> str:
+    # translate(), not Flask-Babel's gettext: this runs on every scan (see app.translate).
     if result.status == checkin.CHECKED_IN:
-        return _("Welcome, %(name)s", name=result.attendee.display_name)
+        return translate(N_("Welcome, %(name)s"), name=result.attendee.display_name)
     if result.status == checkin.ALREADY:
-        return _(
-            "Already checked in at %(time)s (%(kiosk)s)",
+        return translate(
+            N_("Already checked in at %(time)s (%(kiosk)s)"),
             time=hm(result.checked_in_at.astimezone(_tz())),
             kiosk=result.kiosk,
         )
     if result.status == checkin.UNKNOWN:
-        return _("Unknown code — please ask at the welcome desk")
-    return _("Unreadable code — please scan again or ask at the welcome desk")
+        return translate(N_("Unknown code — please ask at the welcome desk"))
+    return translate(N_("Unreadable code — please scan again or ask at the welcome desk"))
 
 
 def _result_json(result: checkin.Result) -> dict:
