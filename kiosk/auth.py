@@ -21,7 +21,8 @@ import unicodedata
 from flask import abort, g, jsonify, make_response, request, session
 from flask_babel import gettext as _
 
-from .app import runtime
+from .app import runtime, translate
+from .live import N_
 
 ORGANISER = "organiser"
 KIOSK = "kiosk"
@@ -109,7 +110,8 @@ def authenticate() -> tuple[str, str]:
             _refuse(403, "forbidden", _("This token is not valid here."))
         if role == KIOSK:
             return role, device_name(request.headers.get("X-Kiosk-Device"), "api")
-        return role, _("organisation")
+        # translate(): Flask-Babel's gettext cost 80 µs here, on every organiser command.
+        return role, translate(N_("organisation"))
     role = session_role()
     if role is None:
         _refuse(401, "unauthorized", _("Secret required (Authorization: Bearer <token>)."))
