@@ -18,12 +18,12 @@ import time
 from pathlib import Path
 
 from common import (
-    HERE,
     KIOSK_TOKEN,
     Connection,
     Process,
-    free_port,
     kiosk_command,
+    start_floor,
+    start_kiosk,
     summary_ms,
     table,
 )
@@ -56,7 +56,7 @@ def attendees_csv(path: Path, count: int) -> Path:
     return path
 
 
-def start_kiosk(workdir: Path, count: int) -> tuple[Process, list[str]]:
+def kiosk_with(workdir: Path, count: int) -> tuple[Process, list[str]]:
     db = workdir / "kiosk.db"
     subprocess.run(
         [
@@ -71,27 +71,10 @@ def start_kiosk(workdir: Path, count: int) -> tuple[Process, list[str]]:
         capture_output=True,
     )
     codes = [c for (c,) in sqlite3.connect(db).execute("SELECT code FROM attendees")]
-    port = free_port()
-    server = Process(
-        [
-            *kiosk_command(),
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--db",
-            str(db),
-            "--clock",
-            "2023-07-03T08:30",
-        ],
-        port,
-        workdir / "kiosk.log",
-    )
-    return server.start("/api/schedule"), codes
+    return start_kiosk(db, "2023-07-03T08:30"), codes
 
 
-def start_floor(workdir: Path, codes: list[str], payload_bytes: int = 9000) -> Process:
+def floor_with(workdir: Path, codes: list[str]) -> Process:
     db = workdir / "floor.db"
     conn = sqlite3.connect(db)
     conn.execute("PRAGMA journal_mode=WAL")
@@ -102,21 +85,7 @@ def start_floor(workdir: Path, codes: list[str], payload_bytes: int = 9000) -> P
     conn.executemany("INSERT INTO attendees (code) VALUES (?)", [(c,) for c in codes])
     conn.commit()
     conn.close()
-    port = free_port()
-    return Process(
-        [
-            sys.executable,
-            str(HERE / "floor.py"),
-            "--port",
-            str(port),
-            "--db",
-            str(db),
-            "--payload-bytes",
-            str(payload_bytes),
-        ],
-        port,
-        workdir / "floor.log",
-    ).start("/ready")
+    return start_floor(db)
 
 
 def headers(i: int) -> dict:
@@ -207,10 +176,10 @@ def measure(servers: dict[str, Process], codes: list[str], size: dict) -> dict:
 
 def run(workdir: Path, size_name: str = "full") -> tuple[str, dict]:
     size = SIZES[size_name]
-    kiosk, codes = start_kiosk(workdir, size["attendees"])
+    kiosk, codes = kiosk_with(workdir, size["attendees"])
     floor = None
     try:
-        floor = start_floor(workdir, codes)
+        floor = floor_with(workdir, codes)
         results = measure({"kiosk": kiosk, "floor": floor}, codes, size)
     finally:
         kiosk.stop()

@@ -86,6 +86,40 @@ class Process:
                 self.proc.kill()
 
 
+def start_kiosk(db: Path, clock: str) -> Process:
+    """`kiosk serve` on a database, with a simulated clock, as an organiser starts it."""
+    port = free_port()
+    argv = [
+        *kiosk_command(),
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--db",
+        str(db),
+        "--clock",
+        clock,
+    ]
+    return Process(argv, port, db.with_suffix(".log")).start("/api/schedule")
+
+
+def start_floor(db: Path, payload_bytes: int = 9000) -> Process:
+    """bench/floor.py on a database, served as `kiosk serve` serves kiosk."""
+    port = free_port()
+    argv = [
+        sys.executable,
+        str(HERE / "floor.py"),
+        "--port",
+        str(port),
+        "--db",
+        str(db),
+        "--payload-bytes",
+        str(payload_bytes),
+    ]
+    return Process(argv, port, db.with_suffix(".log")).start("/ready")
+
+
 # --- a lean HTTP/1.1 keep-alive client, so that the client is not what we measure ------
 
 

@@ -25,13 +25,13 @@ import time
 from pathlib import Path
 
 from common import (
-    HERE,
     ORGANISER_TOKEN,
     Connection,
     Process,
     free_port,
-    kiosk_command,
     percentile,
+    start_floor,
+    start_kiosk,
     table,
 )
 
@@ -240,41 +240,11 @@ def combine(n: int, server: Process, rounds: list[dict]) -> dict:
 
 
 def kiosk_server(workdir: Path) -> Process:
-    port = free_port()
-    return Process(
-        [
-            *kiosk_command(),
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--db",
-            str(workdir / f"fanout-{port}.db"),
-            "--clock",
-            "2023-07-03T10:20",
-        ],
-        port,
-        workdir / f"fanout-{port}.log",
-    ).start("/api/schedule")
+    return start_kiosk(workdir / f"fanout-{free_port()}.db", "2023-07-03T10:20")
 
 
 def floor_server(workdir: Path, payload_bytes: int) -> Process:
-    port = free_port()
-    return Process(
-        [
-            sys.executable,
-            str(HERE / "floor.py"),
-            "--port",
-            str(port),
-            "--db",
-            str(workdir / f"floor-{port}.db"),
-            "--payload-bytes",
-            str(payload_bytes),
-        ],
-        port,
-        workdir / f"floor-{port}.log",
-    ).start("/ready")
+    return start_floor(workdir / f"floor-{free_port()}.db", payload_bytes)
 
 
 async def kiosk_command_step(conn: Connection, i: int) -> int:

@@ -8,7 +8,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from common import ORGANISER_TOKEN, Connection, Process, free_port, kiosk_command, table
+from common import ORGANISER_TOKEN, Connection, start_kiosk, table
 
 CHROMIUM = os.environ.get("KIOSK_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
@@ -36,23 +36,8 @@ def run(workdir: Path, loads: int = 10) -> tuple[str, dict]:
 
     from playwright.sync_api import sync_playwright
 
-    port = free_port()
-    server = Process(
-        [
-            *kiosk_command(),
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--db",
-            str(workdir / "screen.db"),
-            "--clock",
-            "2023-07-03T11:40",
-        ],
-        port,
-        workdir / "screen.log",
-    ).start("/api/schedule")
+    server = start_kiosk(workdir / "screen.db", "2023-07-03T11:40")
+    port = server.port
 
     async def speaker():
         conn = await Connection(port).open()

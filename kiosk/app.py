@@ -60,6 +60,15 @@ class Runtime:
         store = LiveStore(db, self.schedule)
         return view(self.schedule, store.state(room), self.clock.now(), self.clock.speed)
 
+    def all_rooms_boot(self, db) -> dict[str, Any]:
+        """What a page following every room (tablet, phones) starts from."""
+        return {
+            "rooms": [r.id for r in self.schedule.rooms],
+            "states": {r.id: self.room_view(db, r.id) for r in self.schedule.rooms},
+            "timezone": self.schedule.event.timezone,
+            "locale": str(get_locale()),
+        }
+
 
 class CachedSessionInterface(SecureCookieSessionInterface):
     """Flask's signed-cookie sessions, without rebuilding the signer on every request.

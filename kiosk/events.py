@@ -56,6 +56,15 @@ def run_command(room: str, action: str, payload: dict[str, Any]) -> dict[str, An
     return data
 
 
+def _forbidden() -> dict[str, Any]:
+    return {
+        "ok": False,
+        "status": 403,
+        "error": "forbidden",
+        "message": _("Organiser secret required."),
+    }
+
+
 @socketio.on("connect")
 def on_connect(auth: Any = None) -> None:
     """Anyone may connect and watch; a token in `auth` gives organiser rights."""
@@ -88,12 +97,7 @@ def on_join(data: Any) -> dict[str, Any]:
 def on_command(data: Any) -> dict[str, Any]:
     """The organiser's tablet steers a room; refused for anyone else."""
     if not session_is_organiser():
-        return {
-            "ok": False,
-            "status": 403,
-            "error": "forbidden",
-            "message": _("Organiser secret required."),
-        }
+        return _forbidden()
     if not isinstance(data, dict):
         return {
             "ok": False,
@@ -147,12 +151,7 @@ def flush_attendance(app, db) -> bool:
 def on_watch_attendance(data: Any = None) -> dict[str, Any]:
     """An organiser's page follows arrivals: counters now and after check-ins, VIP alerts."""
     if not session_is_organiser():
-        return {
-            "ok": False,
-            "status": 403,
-            "error": "forbidden",
-            "message": _("Organiser secret required."),
-        }
+        return _forbidden()
     join_room(ORGANISERS)
     emit("attendance", attendance(get_db(), runtime().schedule.event.tz))
     return {"ok": True}

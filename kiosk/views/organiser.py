@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from ..app import get_db, runtime
@@ -29,13 +28,7 @@ def tablet():
     if not session_is_organiser():
         return _login_page()
     rt = runtime()
-    db = get_db()
-    boot = {
-        "rooms": [r.id for r in rt.schedule.rooms],
-        "states": {r.id: rt.room_view(db, r.id) for r in rt.schedule.rooms},
-        "timezone": rt.schedule.event.timezone,
-        "locale": str(get_locale()),
-    }
+    boot = rt.all_rooms_boot(get_db())
     return render_template("organiser.html", schedule=rt.schedule, boot=boot, csrf=csrf_token())
 
 

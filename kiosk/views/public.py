@@ -49,13 +49,7 @@ def screen(room: str):
 def programme():
     """The whole day on a phone, the current item highlighted live."""
     rt = runtime()
-    db = get_db()
-    boot = {
-        "rooms": [r.id for r in rt.schedule.rooms],
-        "states": {r.id: rt.room_view(db, r.id) for r in rt.schedule.rooms},
-        "timezone": rt.schedule.event.timezone,
-        "locale": str(get_locale()),
-    }
+    boot = rt.all_rooms_boot(get_db())
     return render_template("programme.html", schedule=rt.schedule, boot=boot)
 
 
