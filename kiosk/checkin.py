@@ -23,7 +23,7 @@ from sqlite_utils import Database
 
 from . import attendees as people
 from .attendees import COLUMNS, Attendee, from_row
-from .db import transaction
+from .db import LOG_NO_UPDATE, transaction
 from .live import N_
 
 CHECKED_IN = "checked_in"
@@ -252,8 +252,15 @@ def purge(db: Database, now: dt.datetime) -> int:
                 }
             )
         deleted = db.execute("DELETE FROM attendees").rowcount
+        # The log stays (times, kiosks, outcomes) but loses its free text: an undo's reason
+        # may name someone. The only change ever made to the log, hence the trigger lifted.
+        db.execute("DROP TRIGGER checkin_log_no_update")
+        db.execute("UPDATE checkin_log SET detail = NULL WHERE detail IS NOT NULL")
+        db.execute(LOG_NO_UPDATE)
         _log(db, now, "cli", "purged", detail=f"{deleted} attendees")
-    db.execute("VACUUM")  # the deleted rows must not linger in free pages of the file
+    # Deleted rows must not linger in free pages of the file, nor in the write-ahead log.
+    db.execute("VACUUM")
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return deleted
 
 

@@ -86,6 +86,14 @@ def _create_settings_and_room_states(db: Database) -> None:
     )
 
 
+# Kept apart because the purge lifts it for one statement (see checkin.purge); a released
+# migration uses it as it is, so it must not change.
+LOG_NO_UPDATE = """
+        CREATE TRIGGER checkin_log_no_update BEFORE UPDATE ON checkin_log
+            BEGIN SELECT RAISE(ABORT, 'checkin_log is append-only'); END;
+"""
+
+
 def _create_attendees(db: Database) -> None:
     db.executescript(
         """
@@ -122,8 +130,9 @@ def _create_attendees(db: Database) -> None:
             attendee_id INTEGER,
             detail TEXT
         );
-        CREATE TRIGGER checkin_log_no_update BEFORE UPDATE ON checkin_log
-            BEGIN SELECT RAISE(ABORT, 'checkin_log is append-only'); END;
+        """
+        + LOG_NO_UPDATE
+        + """
         CREATE TRIGGER checkin_log_no_delete BEFORE DELETE ON checkin_log
             BEGIN SELECT RAISE(ABORT, 'checkin_log is append-only'); END;
         CREATE TABLE attendance_archive (

@@ -266,8 +266,10 @@ def test_search_is_accent_and_case_insensitive(db):
 
 def test_purge_deletes_personal_data_and_keeps_counts(db, db_path):
     a = add(db)
-    add(db, {**DUPONT, "first_name": "Jean", "category": "presse"})
+    b = add(db, {**DUPONT, "first_name": "Jean", "category": "presse"})
     checkin.check_in(db, a.code, "k", at("08:47"))
+    checkin.check_in(db, b.code, "k", at("08:48"))
+    checkin.undo(db, b.id, "organiser", "scanned for Jean Dupont by mistake", at("08:49"))
     before = checkin.attendance(db, PARIS)
     assert checkin.purge(db, at("18:00")) == 2
     assert db.execute("SELECT COUNT(*) FROM attendees").fetchone()[0] == 0
@@ -275,8 +277,17 @@ def test_purge_deletes_personal_data_and_keeps_counts(db, db_path):
     after = checkin.attendance(db, PARIS)
     assert (after["expected"], after["checked_in"]) == (before["expected"], before["checked_in"])
     assert after["by_category"] == before["by_category"]
-    with open(db_path, "rb") as f:
-        assert b"Dupont" not in f.read()
+    for path in (db_path, db_path + "-wal"):
+        with open(path, "rb") as f:
+            assert b"Dupont" not in f.read(), path
+    assert [r[0] for r in db.execute("SELECT outcome FROM checkin_log")] == [
+        "checked_in",
+        "checked_in",
+        "undone",
+        "purged",
+    ]
+    with pytest.raises(Exception, match="append-only"):  # and append-only again
+        db.execute("UPDATE checkin_log SET outcome = 'x'")
 
 
 def test_limiter_blocks_a_device_after_ten_failures_in_a_minute():
