@@ -77,8 +77,9 @@ def test_tapping_next_on_the_tablet_changes_the_screen_without_reload(browser, s
     assert page_errors == []
 
 
-def test_tablet_touch_targets_are_at_least_44_px(browser, server, page_errors):
-    tablet = open_page(browser, f"{server.url}/organiser?token={TOKEN}", page_errors, 1280, 800)
+@pytest.mark.parametrize(("width", "height"), [(1280, 800), (800, 1280)])
+def test_tablet_touch_targets_are_at_least_44_px(browser, server, page_errors, width, height):
+    tablet = open_page(browser, f"{server.url}/organiser?token={TOKEN}", page_errors, width, height)
     sizes = tablet.evaluate("""() => [...document.querySelectorAll('button, a, textarea')]
         .filter((e) => e.offsetParent !== null)
         .map((e) => { const r = e.getBoundingClientRect();
@@ -88,8 +89,12 @@ def test_tablet_touch_targets_are_at_least_44_px(browser, server, page_errors):
     assert small == []
     next_button = tablet.locator("button.next").bounding_box()
     assert next_button["height"] >= 88
+    clipped = tablet.evaluate("""() => [...document.querySelectorAll('button')]
+        .filter((b) => b.offsetParent !== null && b.scrollWidth > b.clientWidth + 1)
+        .map((b) => b.textContent.trim())""")
+    assert clipped == []  # no label runs out of its button
     ARTIFACTS.mkdir(exist_ok=True)
-    tablet.screenshot(path=ARTIFACTS / "organiser-1280x800.png")
+    tablet.screenshot(path=ARTIFACTS / f"organiser-{width}x{height}.png")
 
 
 OVERFLOW = """() => {

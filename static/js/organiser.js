@@ -36,6 +36,7 @@
     $("now-session").textContent = s.session
       ? `${s.session.label}${s.session.title ? " · " + s.session.title : ""}`
       : (s.phase === "after" ? t.day_over : t.break);
+    $("now-speaker").dataset.empty = s.speaker ? "no" : "yes";
     $("now-speaker").textContent = s.speaker
       ? `▶ ${[s.speaker.role, s.speaker.display_name].filter(Boolean).join(" · ")}`
       : t.nobody;
