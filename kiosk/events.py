@@ -7,9 +7,12 @@ Clients send:
 - `command` {"room", "action", "version"?, ...}  (organiser only) -> acknowledged with
   {"ok": true, "state": …} or {"ok": false, "status", "error", "message"}; the new
   state is broadcast to the room.
+- `watch_attendance`  (organiser only) -> `attendance` now, then after check-ins.
 
 The server sends `state` (the object of GET /api/rooms/<room>/state) to a room's channel
-after each command, and when the clock moves a room into another block or pause.
+after each command, and when the clock moves a room into another block or pause; to the
+organisers, `attendance` (the welcome desk's counters, at most once a second) and `vip`
+(a flagged guest has just checked in).
 """
 
 from __future__ import annotations
