@@ -150,14 +150,20 @@ CSP = (
 
 
 def _security_headers(response):
-    # A view may widen the policy through g.csp (the kiosk's WebAssembly decoder).
-    response.headers["Content-Security-Policy"] = g.get("csp", CSP)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    # The organiser link carries the secret: never leak it in a Referer.
-    response.headers["Referrer-Policy"] = "no-referrer"
-    asked = _asked_language()
-    if asked:
-        response.set_cookie("lang", asked, max_age=365 * 86400, samesite="Lax")
+    # A view may widen the policy through g.csp (the kiosk's WebAssembly decoder). No view
+    # sets these headers otherwise, so they are appended rather than searched and replaced.
+    response.headers.extend(
+        (
+            ("Content-Security-Policy", g.get("csp", CSP)),
+            ("X-Content-Type-Options", "nosniff"),
+            # The organiser link carries the secret: never leak it in a Referer.
+            ("Referrer-Policy", "no-referrer"),
+        )
+    )
+    if request.query_string:
+        asked = _asked_language()
+        if asked:
+            response.set_cookie("lang", asked, max_age=365 * 86400, samesite="Lax")
     return response
 
 
