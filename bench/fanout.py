@@ -117,24 +117,23 @@ class Screen(asyncio.Protocol):
                 self.received.append((int(match[1]), time.time()))
 
 
-def client_process(
-    port: int, count: int, room: str, joined, received_count, out_path: str, stop
-) -> None:
-    """One event loop holding `count` screens; writes their receipts when told to stop."""
+def client_process(targets: list[tuple], joined, counters: dict, out_path: str, stop) -> None:
+    """One event loop holding screens on each target (name, port, room, count); writes
+    their receipts, per target, when told to stop."""
 
     async def main():
         loop = asyncio.get_running_loop()
-        received: list = []
+        received: dict[str, list] = {name: [] for name, *_ in targets}
         done = loop.create_future()
         transports = []
         semaphore = asyncio.Semaphore(64)
 
-        async def open_one():
+        async def open_one(name: str, port: int, room: str):
             async with semaphore:
                 for _attempt in range(20):
                     try:
                         t, _ = await loop.create_connection(
-                            lambda: Screen(room, joined, received, done), "127.0.0.1", port
+                            lambda: Screen(room, joined, received[name], done), "127.0.0.1", port
                         )
                         transports.append(t)
                         return
@@ -142,15 +141,22 @@ def client_process(
                         await asyncio.sleep(0.2)
                 raise RuntimeError("could not connect")
 
-        await asyncio.gather(*(open_one() for _ in range(count)))
+        await asyncio.gather(
+            *(
+                open_one(name, port, room)
+                for name, port, room, count in targets
+                for _ in range(count)
+            )
+        )
         cpu_start = time.process_time()
-        last = 0
+        last = dict.fromkeys(received, 0)
         while not stop.is_set():
-            if len(received) != last:
-                with received_count.get_lock():
-                    received_count.value += len(received) - last
-                last = len(received)
-            await asyncio.sleep(0.001)
+            for name, got in received.items():
+                if len(got) != last[name]:
+                    with counters[name].get_lock():
+                        counters[name].value += len(got) - last[name]
+                    last[name] = len(got)
+            await asyncio.sleep(0.0005)
         cpu = time.process_time() - cpu_start
         Path(out_path).write_text(json.dumps({"received": received, "cpu": cpu}))
         for t in transports:
@@ -159,84 +165,96 @@ def client_process(
     asyncio.run(main())
 
 
-def run_one(
-    server: Process, n: int, command, commands: int, workdir: Path, room: str, processes: int
-) -> dict:
+def run_pair(
+    servers: dict[str, tuple], n: int, commands: int, workdir: Path, processes: int
+) -> dict[str, dict]:
+    """N screens on each server at once; commands alternate between the servers, each
+    waiting until all its screens have the new state, so both meet the same conditions."""
     ctx = mp.get_context("spawn")
     joined = ctx.Value("i", 0)
-    received_count = ctx.Value("i", 0)
+    counters = {name: ctx.Value("i", 0) for name in servers}
     stop = ctx.Event()
     outs = [str(workdir / f"clients-{n}-{i}.json") for i in range(processes)]
     shares = [n // processes + (1 if i < n % processes else 0) for i in range(processes)]
     procs = [
         ctx.Process(
             target=client_process,
-            args=(server.port, shares[i], room, joined, received_count, outs[i], stop),
+            args=(
+                [
+                    (name, server.port, room, shares[i])
+                    for name, (server, room, _) in servers.items()
+                ],
+                joined,
+                counters,
+                outs[i],
+                stop,
+            ),
         )
         for i in range(processes)
     ]
     for p in procs:
         p.start()
-    deadline = time.monotonic() + 120
-    while joined.value < n:
+    deadline = time.monotonic() + 180
+    while joined.value < n * len(servers):
         if time.monotonic() > deadline:
-            raise RuntimeError(f"only {joined.value} of {n} screens joined")
+            raise RuntimeError(f"only {joined.value} of {n * len(servers)} screens joined")
         time.sleep(0.01)
     time.sleep(0.5)  # let the join-time state messages drain before measuring
-    with received_count.get_lock():
-        received_count.value = 0
-    sent: dict[int, float] = {}
-    server_cpu0 = server.cpu_seconds()
+    for counter in counters.values():
+        with counter.get_lock():
+            counter.value = 0
+    sent: dict[str, dict[int, float]] = {name: {} for name in servers}
+    cpu0 = {name: server.cpu_seconds() for name, (server, _, _) in servers.items()}
     started = time.monotonic()
-    conn_loop = asyncio.new_event_loop()
-    conn = conn_loop.run_until_complete(Connection(server.port).open())
+    loop = asyncio.new_event_loop()
+    conns = {
+        name: loop.run_until_complete(Connection(server.port).open())
+        for name, (server, _, _) in servers.items()
+    }
     for i in range(commands):
-        expected = (i + 1) * n
-        t0 = time.time()
-        version = conn_loop.run_until_complete(command(conn, i))
-        sent[version] = t0
-        deadline = time.monotonic() + 30
-        while received_count.value < expected and time.monotonic() < deadline:
-            time.sleep(0.0005)
+        for name, (_server, _room, step) in servers.items():
+            t0 = time.time()
+            version = loop.run_until_complete(step(conns[name], i))
+            sent[name][version] = t0
+            deadline = time.monotonic() + 30
+            while counters[name].value < (i + 1) * n and time.monotonic() < deadline:
+                time.sleep(0.0005)
     elapsed = time.monotonic() - started
-    server_cpu = server.cpu_seconds() - server_cpu0
-    conn.close()
-    conn_loop.close()
+    cpu = {name: server.cpu_seconds() - cpu0[name] for name, (server, _, _) in servers.items()}
+    for conn in conns.values():
+        conn.close()
+    loop.close()
     stop.set()
     for p in procs:
         p.join(60)
-    latencies, client_cpu = [], []
-    first: dict[int, float] = {}
+    results = {name: {"latencies": [], "first": {}} for name in servers}
+    client_cpu = []
     for path in outs:
         data = json.loads(Path(path).read_text())
         client_cpu.append(data["cpu"])
-        for version, at in data["received"]:
-            if version in sent:
-                latencies.append(at - sent[version])
-                first[version] = min(first.get(version, 1e9), at - sent[version])
-    return {
-        "latencies_ms": [x * 1000 for x in latencies],
-        # the first screen to hear of each command: the command's own processing time
-        "first_ms": [x * 1000 for x in first.values()],
-        "expected": n * commands,
-        "server_cpu_pct": 100 * server_cpu / elapsed,
-        "client_cpu_pct": max(100 * c / elapsed for c in client_cpu),
-    }
-
-
-def combine(n: int, server: Process, rounds: list[dict]) -> dict:
-    ms = [x for r in rounds for x in r["latencies_ms"]]
-    return {
-        "n": n,
-        "p50": percentile(ms, 50),
-        "p99": percentile(ms, 99),
-        "max": max(ms) if ms else float("nan"),
-        "missing": sum(r["expected"] for r in rounds) - len(ms),
-        "first_p50": percentile([x for r in rounds for x in r["first_ms"]], 50),
-        "rss_mb": server.peak_rss_mb(),
-        "server_cpu_pct": max(r["server_cpu_pct"] for r in rounds),
-        "client_cpu_pct": max(r["client_cpu_pct"] for r in rounds),
-    }
+        for name, receipts in data["received"].items():
+            for version, at in receipts:
+                if version in sent[name]:
+                    latency = (at - sent[name][version]) * 1000
+                    results[name]["latencies"].append(latency)
+                    first = results[name]["first"]
+                    first[version] = min(first.get(version, 1e9), latency)
+    out = {}
+    for name, (server, _, _) in servers.items():
+        ms = results[name]["latencies"]
+        out[name] = {
+            "n": n,
+            "p50": percentile(ms, 50),
+            "p99": percentile(ms, 99),
+            "max": max(ms) if ms else float("nan"),
+            "missing": n * commands - len(ms),
+            # the first screen to hear of each command: the command's own processing time
+            "first_p50": percentile(list(results[name]["first"].values()), 50),
+            "rss_mb": server.peak_rss_mb(),
+            "server_cpu_pct": 100 * cpu[name] / elapsed,
+            "client_cpu_pct": max(100 * c / elapsed for c in client_cpu),
+        }
+    return out
 
 
 def kiosk_server(workdir: Path) -> Process:
@@ -264,10 +282,10 @@ async def floor_command_step(conn: Connection, i: int) -> int:
 
 
 def run(
-    workdir: Path, sizes=(100, 1000, 2000), commands: int = 50, processes: int = 2, rounds: int = 2
+    workdir: Path, sizes=(100, 1000, 2000), commands: int = 50, processes: int = 2
 ) -> tuple[str, dict]:
-    """For each size, both servers up at once, taking turns round by round (a noisy
-    moment of the virtual machine then falls on both), `commands` commands in all each."""
+    """For each size, kiosk and the floor up at once with N screens each; the commands
+    alternate between them, so a noisy moment of the (virtual) machine falls on both."""
     from common import get
 
     results: dict[str, list] = {"kiosk": [], "floor": []}
@@ -278,26 +296,18 @@ def run(
         try:
             payload_bytes = len(asyncio.run(get(kiosk.port, "/api/rooms/lamartine/state"))[1])
             floor = floor_server(workdir, payload_bytes)
-            done: dict[str, list] = {"kiosk": [], "floor": []}
-            for _ in range(rounds):
-                done["kiosk"].append(
-                    run_one(
-                        kiosk,
-                        n,
-                        kiosk_command_step,
-                        commands // rounds,
-                        workdir,
-                        "lamartine",
-                        processes,
-                    )
-                )
-                done["floor"].append(
-                    run_one(
-                        floor, n, floor_command_step, commands // rounds, workdir, "room", processes
-                    )
-                )
-            results["kiosk"].append(combine(n, kiosk, done["kiosk"]))
-            results["floor"].append(combine(n, floor, done["floor"]))
+            pair = run_pair(
+                {
+                    "kiosk": (kiosk, "lamartine", kiosk_command_step),
+                    "floor": (floor, "room", floor_command_step),
+                },
+                n,
+                commands,
+                workdir,
+                processes,
+            )
+            results["kiosk"].append(pair["kiosk"])
+            results["floor"].append(pair["floor"])
         finally:
             kiosk.stop()
             if floor:
@@ -318,7 +328,8 @@ def run(
                 base["rss_mb"],
                 ours["missing"] + base["missing"],
                 f"{ours['first_p50']:.1f} / {base['first_p50']:.1f}",
-                f"{ours['server_cpu_pct']:.0f} / {ours['client_cpu_pct']:.0f}",
+                f"{ours['server_cpu_pct']:.0f} / {base['server_cpu_pct']:.0f} / "
+                f"{ours['client_cpu_pct']:.0f}",
             ]
         )
     text = table(
@@ -335,14 +346,14 @@ def run(
             "floor peak RSS MB",
             "lost",
             "first screen p50 ms, kiosk / floor",
-            "kiosk CPU % server / busiest client",
+            "CPU % kiosk / floor / busiest client",
         ],
         rows,
     )
     text += (
         f"\n\nPayload: {payload_bytes} bytes per state (kiosk's full room state; the floor "
-        f"pads to the same size). {commands} commands per size and server, in {rounds} "
-        f"rounds taken in turns; {processes} client processes."
+        f"pads to the same size). {commands} commands per size and server, alternating "
+        f"between the servers; {processes} client processes, each holding screens on both."
     )
     return text, {**results, "payload_bytes": payload_bytes}
 

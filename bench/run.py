@@ -116,9 +116,9 @@ keep-alive client (sequential), or eight of them on one event loop (concurrent).
 Latency: from just before the organiser's `POST /api/rooms/lamartine/next` (or `previous`;
 the floor's `POST /broadcast`) to each screen's receipt of the new state, over 50 commands,
 one at a time. The screens are raw Engine.IO websocket clients in separate processes, one
-asyncio loop each; the last column shows the server's CPU and the busiest client process's
-CPU over the measurement: the clients stay well below saturation, so they are not what is
-measured. This machine has two cores: the server and the clients share them.
+asyncio loop each; the last column shows each server's CPU and the busiest client process's
+over the measurement: the clients stay well below saturation, so they are not what is
+measured. This machine has two cores: the servers and the clients share them.
 
 ## Screen page
 

@@ -28,6 +28,6 @@ def test_bench_runs_at_a_tiny_size_and_writes_the_report(tmp_path):
         assert heading in report
     assert re.search(r"\| check-ins per second \| [\d,.]+ \| [\d,.]+ \| [\d.]+ \|", report)
     # every screen received every command's state ("lost" is 0), on kiosk and on the floor
-    lost_zero = r"^\| (?:10|20) \|.*\| 0 \| [\d.]+ / [\d.]+ \| [\d ]+/ [\d ]+\|$"
+    lost_zero = r"^\| (?:10|20) \|.*\| 0 \| [\d.]+ / [\d.]+ \| [\d /]+\|$"
     assert len(re.findall(lost_zero, report, re.M)) == 2
     assert "/static/vendor/socket.io/socket.io.min.js" in report
