@@ -173,9 +173,9 @@ def api_walk_in():
         result = checkin.register_walk_in(get_db(), payload, g.device, _now())
     except people.InvalidField as exc:
         label = FIELD_LABELS[exc.field]() if exc.field in FIELD_LABELS else exc.field
-        return jsonify(
-            status="invalid", field=exc.field, message=f"{label} : {_(exc.template, **exc.params)}"
-        ), 400
+        problem = _(exc.template, **exc.params)
+        message = _("%(field)s: %(problem)s", field=label, problem=problem)
+        return jsonify(status="invalid", field=exc.field, message=message), 400
     except checkin.ExistingAttendee as exc:
         return jsonify(
             status="existing",
