@@ -193,10 +193,13 @@ def test_offline_screen_in_auto_mode_keeps_following_the_timetable(browser, tmp_
 
     from .conftest import free_port
 
-    # 10:59:50 at ×60: the clock reaches 11:00 (an unprinted pause) ten real seconds later.
-    srv = Server(tmp_path / "kiosk.db", free_port(), "2023-07-03T10:58:30", speed=60).start()
+    # From 10:55 at ×60 the clock reaches 11:00 (an unprinted pause) five real seconds after
+    # the server starts: time to open the screen and cut the link before, and the pause
+    # comes while the screen is on its own.
+    srv = Server(tmp_path / "kiosk.db", free_port(), "2023-07-03T10:55", speed=60).start()
     screen = open_page(browser, srv.url + "/screen/lamartine", page_errors, 1280, 720)
     expect(screen.locator(".block-head .label")).to_have_text("Session 1")
+    assert srv.state()["phase"] == "session"  # the pause must not come from the server
     srv.kill()
     expect(screen.locator("#offline")).to_be_visible(timeout=10_000)
     expect(screen.locator(".big-word")).to_have_text("Pause", timeout=15_000)
