@@ -104,3 +104,41 @@ def test_a_command_is_pushed_once_not_again_by_the_clock(app, client, auth):
     assert [s["version"] for s in states(screen)] == [1]
     assert tick(app, db) == []  # the ticker knows the screens already have it
     assert states(screen) == []
+
+
+def test_rooms_are_independent(tmp_path):
+    from kiosk.app import create_app
+    from kiosk.schedule import parse
+
+    from .conftest import FakeClock, at
+    from .test_schedule import GOOD
+
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE": str(tmp_path / "two.db"),
+            "SCHEDULE": parse(GOOD.replace("2024-05-02", "2023-07-03")),
+            "CLOCK": FakeClock(at("09:45")),
+            "ASYNC_MODE": "threading",
+            "ORGANISER_TOKEN": TOKEN,
+            "KIOSK_TOKEN": "another-secret-for-kiosks",
+        }
+    )
+    client = app.test_client()
+    screen_b = socketio.test_client(app)
+    assert screen_b.emit("join", {"room": "b"}, callback=True) == {"ok": True}
+    [joined] = states(screen_b)
+    assert (joined["room"], joined["session"]["id"]) == ("b", "two")
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    moved = client.post("/api/rooms/a/goto", json={"session": "three", "turn": 1}, headers=headers)
+    assert moved.get_json()["speaker"]["role"] == "Débat avec la salle"
+    assert states(screen_b) == []  # room b's screens hear nothing of room a
+    assert client.get("/api/rooms/b/state").get_json()["mode"] == "auto"
+    refused = client.post("/api/rooms/b/goto", json={"session": "three"}, headers=headers)
+    assert refused.status_code == 400  # a block of room a cannot be shown in room b
+    client.get(f"/organiser?token={TOKEN}")
+    tablet = client.get("/organiser").get_data(as_text=True)
+    assert tablet.count('class="room-tab"') == 2
+    assert client.get("/screen/b").status_code == 200
+    programme = client.get("/programme").get_data(as_text=True)
+    assert 'class="room">Room A<' in programme and 'class="room">Room B<' in programme
