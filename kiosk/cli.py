@@ -131,6 +131,10 @@ def serve(
         raise click.ClickException(str(exc)) from None
     if speed <= 0:
         raise click.BadParameter("must be positive", param_hint="--speed")
+    if speed != 1 and not clock_start:
+        raise click.BadParameter(
+            "only a simulated clock (--clock) runs faster", param_hint="--speed"
+        )
     clock = None
     if clock_start:
         try:
@@ -164,7 +168,10 @@ def serve(
         click.echo(f"  simulated clock from {clock.start:%Y-%m-%d %H:%M} at ×{speed:g}")
     sys.stdout.flush()
     socketio.start_background_task(run_ticker, app)
-    serve_app(app, host, port, **tls)
+    try:
+        serve_app(app, host, port, **tls)
+    except OSError as exc:  # the port is taken, or the address is not this machine's
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
 @cli.command("organiser-link")

@@ -139,3 +139,54 @@ def test_kiosk_link_carries_its_own_secret_and_device(runner, tmp_path, monkeypa
     assert token != organiser.rsplit("token=", 1)[1]
     again = runner.invoke(cli, ["kiosk-link", "--db", db]).output
     assert f"token={token}&" in again
+
+
+def test_serve_on_a_taken_port_says_so_without_traceback(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "from kiosk.cli import main; main()",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--db",
+                str(tmp_path / "k.db"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_speed_needs_a_simulated_clock(tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from kiosk.cli import main; main()",
+            "serve",
+            "--speed",
+            "10",
+            "--db",
+            str(tmp_path / "k.db"),
+            "--port",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "--speed" in result.stderr and "Traceback" not in result.stderr
