@@ -167,5 +167,6 @@
   }
 
   show("scan");
+  Kiosk.keepAwake();
   startCamera();
 })();

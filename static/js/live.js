@@ -119,5 +119,18 @@ const Kiosk = (() => {
     return `★ ${t.vip_arrival} : ${v.display_name}${what} (${hm(Date.parse(v.checked_in_at))})`;
   }
 
-  return { boot, t, clock, hm, fill, el, connect, followTimetable, delayText, vipText };
+  /* A room screen or a kiosk tablet must not go to sleep during the day. Best effort:
+     browsers grant the wake lock on https:// or localhost only, and drop it when the page
+     is hidden, so it is asked for again whenever the page comes back. */
+  function keepAwake() {
+    if (!("wakeLock" in navigator)) return;
+    const ask = () => navigator.wakeLock.request("screen").catch(() => {});
+    ask();
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "visible") ask();
+    });
+  }
+
+  return { boot, t, clock, hm, fill, el, connect, followTimetable, delayText, vipText,
+           keepAwake };
 })();

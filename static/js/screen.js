@@ -150,6 +150,7 @@
   tick();
   setInterval(tick, 1000);
   window.addEventListener("resize", fit);
+  Kiosk.keepAwake();
   connect([boot.room], (s) => {
     if (s.room === boot.room) show(s);
   }, (up) => {
