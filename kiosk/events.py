@@ -56,6 +56,9 @@ def run_command(room: str, action: str, payload: dict[str, Any]) -> dict[str, An
     state = LiveStore(get_db(), rt.schedule).perform(room, action, payload, now, version)
     data = view(rt.schedule, state, now, rt.clock.speed)
     broadcast_state(rt, data)
+    # Let the screens' writers send before this request builds its own answer: under
+    # gevent they only run when this greenlet yields, and the rooms come first.
+    socketio.sleep(0)
     return data
 
 
