@@ -22,6 +22,14 @@
     toastTimer = setTimeout(() => { box.textContent = ""; }, 6000);
   }
 
+  /* The HTTP answer to a command and the socket's push can cross: keep the newest. After
+     a reconnection the server's word is taken as it is (its database may have changed). */
+  let resync = new Set();
+  function accept(s) {
+    const known = states[s.room];
+    if (!known || resync.delete(s.room) || s.version >= known.version) states[s.room] = s;
+  }
+
   function render() {
     const s = states[room];
     if (!s) return;
@@ -88,11 +96,11 @@
       });
       const data = await response.json();
       if (response.ok) {
-        states[data.room] = data;
+        accept(data);
         clock.set(data);
         toast(`✓ ${t.sent}`, "ok");
       } else if (data.error === "stale") {
-        if (data.state) states[data.state.room] = data.state;
+        if (data.state) accept(data.state);
         toast(`⚠ ${t.stale}`, "error");
       } else {
         toast(`⚠ ${data.message || t.error}`, "error");
@@ -155,9 +163,10 @@
   setInterval(() => { $("clock").textContent = hm(clock.now()); }, 1000);
   $("clock").textContent = hm(clock.now());
   const socket = connect(boot.rooms, (s) => {
-    states[s.room] = s;
+    accept(s);
     render();
   }, (up) => {
+    if (up && !online) resync = new Set(boot.rooms);
     online = up;
     $("link").textContent = up ? `● ${t.live}` : `⟳ ${t.reconnecting}`;
     $("link").dataset.up = up ? "yes" : "no";
