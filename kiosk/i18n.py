@@ -13,6 +13,9 @@ def js_strings() -> dict[str, str]:
     return {
         "reconnecting": _("reconnecting…"),
         "live": _("Live"),
+        # French puts a space before the colon, English does not.
+        "label_colon": _("{label}:"),
+        "pair": _("{label}: {value}"),
         "at_lectern": _("At the lectern"),
         "moderator": _("Chair"),
         "next": _("Next"),

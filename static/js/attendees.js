@@ -3,7 +3,7 @@
 "use strict";
 
 (() => {
-  const { boot, t, hm, el } = Kiosk;
+  const { boot, t, hm, el, fill } = Kiosk;
   const $ = (id) => document.getElementById(id);
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   let searchTimer = null;
@@ -26,7 +26,7 @@
     const top = Math.max(1, ...stats.arrivals.map((a) => a.count));
     for (const slot of stats.arrivals) {
       const col = el("div", "bar-col");
-      col.title = `${hm(Date.parse(slot.from))} : ${slot.count}`;
+      col.title = fill(t.pair, { label: hm(Date.parse(slot.from)), value: slot.count });
       const fill = el("div", "fill");
       fill.style.height = `${(slot.count / top) * 80}%`;
       col.append(el("span", "count", slot.count), fill, el("span", "when", hm(Date.parse(slot.from))));

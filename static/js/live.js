@@ -116,7 +116,8 @@ const Kiosk = (() => {
   /* « ★ Arrivée VIP : M. François Hollande — Ancien Président… (8 h 47) » */
   function vipText(v) {
     const what = v.function ? ` — ${v.function}` : "";
-    return `★ ${t.vip_arrival} : ${v.display_name}${what} (${hm(Date.parse(v.checked_in_at))})`;
+    const when = hm(Date.parse(v.checked_in_at));
+    return fill(t.pair, { label: `★ ${t.vip_arrival}`, value: `${v.display_name}${what} (${when})` });
   }
 
   /* A room screen or a kiosk tablet must not go to sleep during the day. Best effort:

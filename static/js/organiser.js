@@ -49,7 +49,10 @@
       ? `▶ ${[s.speaker.role, s.speaker.display_name].filter(Boolean).join(" · ")}`
       : t.nobody;
     $("now-next").textContent = s.next
-      ? `${fill(t.next_at, { time: hm(Date.parse(s.next.start)) })} : ${s.next.label}` : "";
+      ? fill(t.pair, {
+        label: fill(t.next_at, { time: hm(Date.parse(s.next.start)) }), value: s.next.label,
+      })
+      : "";
     $("delay").textContent = s.delay_minutes ? delayText(s.delay_minutes) : t.on_time;
     $("current-message").textContent = s.message ? `✉ ${s.message}` : "";
     const nextStart = s.next ? Date.parse(s.next.planned_start) : Infinity;

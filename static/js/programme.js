@@ -45,14 +45,16 @@
       if (!s) continue;
       const line = el("span", "status-line");
       if (s.session) {
-        line.append(el("strong", null, `${t.in_progress} : ${s.session.label}`));
+        line.append(el("strong", null, fill(t.pair, { label: t.in_progress,
+                                                      value: s.session.label })));
         if (s.speaker) {
           line.append(document.createTextNode(" · "));
           line.append(el("span", null, s.speaker.display_name || s.speaker.role));
         }
       } else if (s.next) {
         line.append(el("span", null,
-          `${fill(t.next_at, { time: hm(Date.parse(s.next.start)) })} : ${s.next.label}`));
+          fill(t.pair, { label: fill(t.next_at, { time: hm(Date.parse(s.next.start)) }),
+                         value: s.next.label })));
       } else if (s.phase === "after") {
         line.append(el("span", null, t.day_over));
       }

@@ -14,7 +14,10 @@
   let shown = "";
 
   function person(node, who) {
-    if (who.role) node.append(el("span", "role", who.role));
+    if (who.role) {
+      const role = who.display_name ? fill(t.label_colon, { label: who.role }) : who.role;
+      node.append(el("span", "role", role));
+    }
     if (who.display_name) node.append(el("span", "name", who.display_name));
     if (who.function) node.append(el("span", "function", who.function));
     return node;
@@ -45,7 +48,7 @@
     if (block.title) main.append(el("h1", "title", `« ${block.title} »`));
     for (const m of block.moderators) {
       const p = el("p", "moderator");
-      p.append(el("span", "role", `${m.role || t.moderator} :`));
+      p.append(el("span", "role", fill(t.label_colon, { label: m.role || t.moderator })));
       p.append(el("span", "name", m.display_name));
       if (m.function) p.append(el("span", "function", m.function));
       main.append(p);
