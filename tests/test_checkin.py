@@ -310,3 +310,30 @@ def test_checkin_time_is_utc_whatever_the_clock_zone(db):
     dupont = add(db)
     moment = dt.datetime(2023, 7, 3, 6, 47, tzinfo=dt.UTC)
     assert checkin.check_in(db, dupont.code, "k", moment).checked_in_at == moment
+
+
+def test_log_rebuild_migration_keeps_rows_and_rules(tmp_path):
+    """A database made before migration 0004 keeps its log, append-only, after it."""
+    path = str(tmp_path / "old.db")
+    old = database.connect(path)
+    keep = database.MIGRATIONS
+    try:
+        database.MIGRATIONS = keep[:3]  # as the database was before 0004
+        database.migrate(old)
+    finally:
+        database.MIGRATIONS = keep
+    dupont = add(old)
+    checkin.check_in(old, dupont.code, "k1", at("08:47"))
+    checkin.check_in(old, "AAAAAAAAAAAAAAAAAAAAAAAA", "k2", at("08:48"))
+    before = log(old)
+    assert database.migrate(old) == ["0004_log_without_autoincrement"]
+    assert log(old) == before
+    sql = old.execute("SELECT sql FROM sqlite_master WHERE name = 'checkin_log'").fetchone()[0]
+    assert "AUTOINCREMENT" not in sql
+    checkin.check_in(old, dupont.code, "k3", at("08:50"))  # the trigger is back
+    assert log(old)[-1] == ("k3", "already_checked_in", dupont.id)
+    checkin.undo(old, dupont.id, "organiser", "test", at("08:51"))
+    checkin.check_in(old, dupont.code, "k4", at("08:52"))
+    assert log(old)[-2:] == [("organiser", "undone", dupont.id), ("k4", "checked_in", dupont.id)]
+    with pytest.raises(Exception, match="append-only"):
+        old.execute("DELETE FROM checkin_log")
