@@ -19,6 +19,15 @@ from kiosk.app import create_app
 from kiosk.schedule import load
 
 PARIS = ZoneInfo("Europe/Paris")
+# The `kiosk` command as its console script runs it, in this interpreter.
+KIOSK_COMMAND = [sys.executable, "-c", "from kiosk.cli import main; main()"]
+
+
+def run_kiosk(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run `kiosk ARGS…` in its own process; its output is captured as text."""
+    return subprocess.run([*KIOSK_COMMAND, *args], capture_output=True, text=True, timeout=timeout)
+
+
 TOKEN = "test-organiser-token-0123456789abcdef"
 KIOSK_TOKEN = "test-kiosk-token-0123456789abcdef"
 
@@ -96,9 +105,7 @@ class Server:
 
     def start(self) -> Server:
         cmd = [
-            sys.executable,
-            "-c",
-            "from kiosk.cli import main; main()",
+            *KIOSK_COMMAND,
             "serve",
             "--host",
             "127.0.0.1",

@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import random
-import subprocess
-import sys
 
 import pytest
 import qrcode
@@ -18,7 +16,7 @@ from kiosk import db as database
 from kiosk.attendees import CsvError, import_csv
 from kiosk.cli import cli
 
-from .conftest import PARIS, at
+from .conftest import PARIS, at, run_kiosk
 
 FIRST = [
     "Grégory",
@@ -158,17 +156,7 @@ def test_cli_import_reports_and_refuses_without_traceback(tmp_path):
     result = runner.invoke(cli, ["attendees", "import", str(good), "--db", db])
     assert result.exit_code == 0, result.output
     assert "50 attendees imported, 0 already present." in result.output
-    cmd = [
-        sys.executable,
-        "-c",
-        "from kiosk.cli import main; main()",
-        "attendees",
-        "import",
-        str(bad),
-        "--db",
-        db,
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = run_kiosk("attendees", "import", str(bad), "--db", db)
     assert proc.returncode == 1
     assert "nothing was imported" in proc.stderr and "Traceback" not in proc.stderr
     assert "line " in proc.stderr

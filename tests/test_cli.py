@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 from click.testing import CliRunner
 
 from kiosk.cli import cli
 
+from .conftest import run_kiosk
 from .test_schedule import GOOD
 
 
@@ -47,11 +45,7 @@ def test_check_bundled_schedule(runner):
 def test_check_bad_file_names_the_place_and_exits_non_zero(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text(GOOD.replace('end: "10:00"', 'end: "08:00"', 1), encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, "-c", "from kiosk.cli import main; main()", "check", str(bad)],
-        capture_output=True,
-        text=True,
-    )
+    result = run_kiosk("check", str(bad))
     assert result.returncode == 1
     assert f"{bad}, line 9: block 'one': end 08:00 is not after start 09:00" in result.stderr
     assert "Traceback" not in result.stderr
@@ -66,22 +60,8 @@ def test_check_missing_file(runner, tmp_path):
 def test_serve_refuses_a_bad_timetable_before_listening(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text(GOOD.replace("id: two", "id: one"), encoding="utf-8")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from kiosk.cli import main; main()",
-            "serve",
-            "--schedule",
-            str(bad),
-            "--db",
-            str(tmp_path / "k.db"),
-            "--port",
-            "1",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
+    result = run_kiosk(
+        "serve", "--schedule", str(bad), "--db", str(tmp_path / "k.db"), "--port", "1"
     )
     assert result.returncode == 1
     assert "block 'one': duplicate id" in result.stderr
@@ -89,22 +69,8 @@ def test_serve_refuses_a_bad_timetable_before_listening(tmp_path):
 
 
 def test_serve_refuses_a_bad_clock(tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from kiosk.cli import main; main()",
-            "serve",
-            "--clock",
-            "yesterday",
-            "--db",
-            str(tmp_path / "k.db"),
-            "--port",
-            "1",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
+    result = run_kiosk(
+        "serve", "--clock", "yesterday", "--db", str(tmp_path / "k.db"), "--port", "1"
     )
     assert result.returncode == 2
     assert "--clock" in result.stderr and "Traceback" not in result.stderr
@@ -148,22 +114,8 @@ def test_serve_on_a_taken_port_says_so_without_traceback(tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                "from kiosk.cli import main; main()",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--db",
-                str(tmp_path / "k.db"),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
+        result = run_kiosk(
+            "serve", "--host", "127.0.0.1", "--port", str(port), "--db", str(tmp_path / "k.db")
         )
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in result.stderr
@@ -171,22 +123,6 @@ def test_serve_on_a_taken_port_says_so_without_traceback(tmp_path):
 
 
 def test_speed_needs_a_simulated_clock(tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from kiosk.cli import main; main()",
-            "serve",
-            "--speed",
-            "10",
-            "--db",
-            str(tmp_path / "k.db"),
-            "--port",
-            "1",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_kiosk("serve", "--speed", "10", "--db", str(tmp_path / "k.db"), "--port", "1")
     assert result.returncode == 2
     assert "--speed" in result.stderr and "Traceback" not in result.stderr
