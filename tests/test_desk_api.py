@@ -8,7 +8,7 @@ import pytest
 
 from kiosk import attendees as people
 from kiosk import db as database
-from kiosk.app import socketio
+from kiosk.app import CSP, socketio
 from kiosk.events import flush_attendance
 
 from .conftest import KIOSK_TOKEN, TOKEN
@@ -243,8 +243,13 @@ def test_kiosk_link_logs_in_and_the_page_shows_no_one(client, guests):
     assert 'name="token"' in client.get("/kiosk").get_data(as_text=True)
     response = client.get(f"/kiosk?token={KIOSK_TOKEN}&device=Entrée%20Nord")
     assert response.status_code == 302 and response.headers["Location"] == "/kiosk"
-    page = client.get("/kiosk").get_data(as_text=True)
+    response = client.get("/kiosk")
+    page = response.get_data(as_text=True)
     assert "Entrée Nord" in page
+    # the QR decoder is WebAssembly: this page alone may compile it, under one policy
+    policies = response.headers.getlist("Content-Security-Policy")
+    assert len(policies) == 1 and "'wasm-unsafe-eval'" in policies[0]
+    assert "default-src 'self'" in policies[0]
     assert "Dupont" not in page and "Hollande" not in page
     csrf = page.split('name="csrf-token" content="')[1].split('"')[0]
     no_csrf = client.post("/api/checkin", json={"code": guests["Dupont"]})
@@ -254,6 +259,9 @@ def test_kiosk_link_logs_in_and_the_page_shows_no_one(client, guests):
     )
     assert ok.get_json()["status"] == "checked_in"
     assert ok.get_json()["kiosk"] == "Entrée Nord"
+    assert ok.headers.getlist("Content-Security-Policy") == [CSP]
+    assert ok.headers["X-Content-Type-Options"] == "nosniff"
+    assert ok.headers["Referrer-Policy"] == "no-referrer"
     # a kiosk session cannot open the organisers' pages or steer the screens
     assert client.get("/organiser/attendees").status_code == 302
     assert client.get("/organiser/attendance.csv").status_code == 302

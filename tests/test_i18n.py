@@ -57,7 +57,9 @@ def test_pages_are_french_by_default_and_english_on_request(client):
     french = client.get("/screen/lamartine").get_data(as_text=True)
     assert '<html lang="fr">' in french
     assert "Le programme sur votre téléphone" in french
-    english = client.get("/screen/lamartine?lang=en").get_data(as_text=True)
+    response = client.get("/screen/lamartine?lang=en")
+    assert "lang=en" in response.headers["Set-Cookie"]
+    english = response.get_data(as_text=True)
     assert '<html lang="en">' in english
     assert "Programme on your phone" in english
     # the choice is remembered for the next page
