@@ -102,9 +102,10 @@ def runtime() -> Runtime:
 
 def get_db():
     """This request's connection, taken from the pool on first use, returned at teardown."""
-    if "db" not in g:
-        g.db = runtime().pool.take()
-    return g.db
+    db = g.get("db")  # each look-up through Flask's `g` proxy costs: one on the hot path
+    if db is None:
+        db = g.db = runtime().pool.take()
+    return db
 
 
 def _release_db(exc: BaseException | None = None) -> None:
@@ -235,6 +236,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         PUBLIC_URL=None,  # base of the phone programme's QR code; defaults to the request's
         ORGANISER_TOKEN=os.environ.get("KIOSK_ORGANISER_TOKEN") or None,
         KIOSK_TOKEN=os.environ.get("KIOSK_KIOSK_TOKEN") or None,
+        # Pages of WAL at which a request's own write checkpoints. `kiosk serve` raises
+        # it to a safety net: its background checkpointer does that work off the loop.
+        WAL_AUTOCHECKPOINT=database.AUTOCHECKPOINT,
         BABEL_DEFAULT_LOCALE="fr",
         BABEL_TRANSLATION_DIRECTORIES=str(_HERE / "translations"),
         SESSION_COOKIE_SAMESITE="Lax",
@@ -259,9 +263,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         db.conn.close()
     if token == kiosk_token:
         raise ValueError("the organiser and kiosk secrets must differ")
-    app.extensions["kiosk"] = Runtime(
-        schedule, clock, token, kiosk_token, database.Pool(app.config["DATABASE"])
-    )
+    pool = database.Pool(app.config["DATABASE"], autocheckpoint=app.config["WAL_AUTOCHECKPOINT"])
+    app.extensions["kiosk"] = Runtime(schedule, clock, token, kiosk_token, pool)
     app.session_interface = CachedSessionInterface()
 
     app.teardown_appcontext(_release_db)

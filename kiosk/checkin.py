@@ -83,7 +83,7 @@ def _admit(db: Database, attendee: Attendee, kiosk: str, now: dt.datetime, outco
     statement only, and a trigger appends the log row in the same statement. When
     another kiosk was first, the primary key makes it insert nothing.
     """
-    first = db.execute(
+    first = db.conn.execute(  # the connection itself: sqlite-utils' wrapper costs here
         "INSERT INTO checkins (attendee_id, checked_in_at, kiosk, how) VALUES (?, ?, ?, ?) "
         "ON CONFLICT (attendee_id) DO NOTHING RETURNING checked_in_at, kiosk",
         [attendee.id, _utc(now), kiosk, outcome],
@@ -118,7 +118,7 @@ def check_in(db: Database, code: Any, kiosk: str, now: dt.datetime) -> Result:
         _log(db, now, kiosk, MALFORMED, detail=repr(code)[:80])
         return Result(MALFORMED)
     code = code.strip()
-    row = db.execute(_LOOKUP, [code]).fetchone()
+    row = db.conn.execute(_LOOKUP, [code]).fetchone()
     if row is None:
         _log(db, now, kiosk, UNKNOWN, detail=code[:80])
         return Result(UNKNOWN)
@@ -272,16 +272,22 @@ class FailureLimiter:
     def __init__(self, limit: int = 10, window: float = 60.0):
         self.limit = limit
         self.window = window
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
+        # Only devices that failed have an entry: a check-in that succeeds adds nothing.
+        self._failures: dict[str, deque[float]] = {}
 
     def _recent(self, device: str, now: float) -> deque[float]:
-        times = self._failures[device]
+        times = self._failures.get(device)
+        if times is None:
+            return deque()
         while times and now - times[0] > self.window:
             times.popleft()
+        if not times:
+            del self._failures[device]
         return times
 
     def blocked(self, device: str, now: float) -> bool:
         return len(self._recent(device, now)) >= self.limit
 
     def failed(self, device: str, now: float) -> None:
-        self._recent(device, now).append(now)
+        self._recent(device, now)
+        self._failures.setdefault(device, deque()).append(now)

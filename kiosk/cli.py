@@ -123,6 +123,7 @@ def serve(
     from .clock import SimulatedClock, parse_start
     from .events import run_ticker
     from .schedule import load
+    from .server import AUTOCHECKPOINT_SAFETY_NET, run_checkpoints
     from .server import serve as serve_app
 
     try:
@@ -150,6 +151,7 @@ def serve(
             "CLOCK": clock,
             "ASYNC_MODE": "gevent",
             "PUBLIC_URL": public_url,
+            "WAL_AUTOCHECKPOINT": AUTOCHECKPOINT_SAFETY_NET,
         }
     )
     if bool(certfile) != bool(keyfile):
@@ -168,6 +170,7 @@ def serve(
         click.echo(f"  simulated clock from {clock.start:%Y-%m-%d %H:%M} at ×{speed:g}")
     sys.stdout.flush()
     socketio.start_background_task(run_ticker, app)
+    socketio.start_background_task(run_checkpoints, db_path)
     try:
         serve_app(app, host, port, **tls)
     except OSError as exc:  # the port is taken, or the address is not this machine's

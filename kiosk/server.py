@@ -5,10 +5,21 @@ Used by `kiosk serve`, and by the benchmarks' floor so that both are served the 
 
 from __future__ import annotations
 
+import logging
 import resource
 import socket
 
+import gevent
 from gevent import pywsgi
+
+from . import db as database
+
+log = logging.getLogger(__name__)
+
+# The WAL size (in pages, 4 KiB each) at which a request checkpoints on its own anyway,
+# should the background checkpointer fall behind or stop: a safety net, never reached
+# while it runs (a busy welcome desk writes a few thousand pages a second at most).
+AUTOCHECKPOINT_SAFETY_NET = 20_000
 
 
 def raise_open_files_limit() -> int:
@@ -44,3 +55,23 @@ def serve(
     tls = {"certfile": certfile, "keyfile": keyfile} if certfile else {}
     server = pywsgi.WSGIServer(listener(host, port), app, log=None, **tls)
     server.serve_forever()
+
+
+def run_checkpoints(path: str, interval: float = 0.2) -> None:
+    """Checkpoint the WAL every `interval` seconds, in a native thread.
+
+    Left to SQLite, the write that fills the WAL (every 1,000 pages: about 400
+    check-ins) copies it back into the database file and fsyncs: 4-5 ms during which
+    this single-threaded server answers no one, the p99 of every kiosk and screen. In
+    gevent's thread pool the copy runs on another core while the loop serves (sqlite3
+    releases the GIL). A fifth of a second keeps the WAL small (cached, quick to search)
+    at a busy welcome desk; 0.1 s and 1 s measured no better (docs/performance.md).
+    """
+    db = database.connect(path)
+    pool = gevent.get_hub().threadpool
+    while True:
+        gevent.sleep(interval)
+        try:
+            pool.apply(database.checkpoint, (db,))
+        except Exception:  # retried at the next interval; requests checkpoint meanwhile
+            log.exception("WAL checkpoint failed")

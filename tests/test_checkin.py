@@ -300,6 +300,16 @@ def test_limiter_blocks_a_device_after_ten_failures_in_a_minute():
     assert not limiter.blocked("k1", 61)  # the window slides
 
 
+def test_rate_limiter_keeps_nothing_for_devices_without_recent_failures():
+    limiter = checkin.FailureLimiter(limit=10, window=60)
+    for n in range(1000):  # a thousand devices that only ever scan good codes
+        assert not limiter.blocked(f"kiosk {n}", 0)
+    limiter.failed("k1", 0)
+    assert list(limiter._failures) == ["k1"]
+    assert not limiter.blocked("k1", 61)  # its failure has left the window...
+    assert limiter._failures == {}  # ...and so has its entry
+
+
 def test_codes_are_long_random_and_distinct():
     codes = {people.new_code() for _ in range(1000)}
     assert len(codes) == 1000

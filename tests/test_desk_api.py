@@ -304,6 +304,10 @@ def test_counters_and_vip_alerts_are_pushed_to_organisers_only(app, client, gues
     assert received["attendance"]["checked_in"] == 1
     assert received["vip"]["display_name"] == "M. François Hollande"
     assert public.get_received() == []
+    organiser.disconnect()
+    # with no organiser page open, a check-in costs no counting at all
+    client.post("/api/checkin", json={"code": guests["Dupont"]}, headers=KIOSK)
+    assert flush_attendance(app, db) is False
 
 
 def test_qr_of_a_non_code_is_400(client):

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+import struct
 import threading
+import time
+from pathlib import Path
 
 import requests
 import socketio
@@ -135,3 +138,28 @@ def test_eight_kiosks_scanning_different_codes_get_no_error(server: Server):
         statuses = [s for batch in pool.map(kiosk, range(8)) for s in batch]
     assert statuses == [200] * 160
     assert db.execute("SELECT COUNT(*) FROM checkins").fetchone()[0] == 160
+
+
+def wal_progress(db: Path) -> tuple[int, int]:
+    """(frames in the WAL, frames copied back into the database), from SQLite's -shm file.
+
+    Read from the file rather than asked through a connection, since asking
+    (PRAGMA wal_checkpoint) would checkpoint. Layout: sqlite.org/walformat.html, §2.2.
+    """
+    header = Path(f"{db}-shm").read_bytes()[:100]
+    (max_frame,) = struct.unpack_from("=I", header, 16)
+    (backfilled,) = struct.unpack_from("=I", header, 96)
+    return max_frame, backfilled
+
+
+def test_the_server_checkpoints_the_wal_off_the_request_path(server: Server):
+    # A few writes: far below the 20,000 pages at which a request would checkpoint itself.
+    for minutes in range(1, 21):
+        assert server.post("/api/rooms/lamartine/delay", {"minutes": minutes}).ok
+    deadline = time.monotonic() + 10
+    while True:
+        frames, backfilled = wal_progress(server.db)
+        if frames and backfilled == frames:
+            break
+        assert time.monotonic() < deadline, f"{backfilled} of {frames} WAL frames copied back"
+        time.sleep(0.05)  # polling for the background checkpoint, not waiting for it
