@@ -404,8 +404,7 @@ def _local(value: str | None, tz) -> str:
 def rows_with_checkins(db: Database) -> Iterable[tuple]:
     return db.execute(
         f"SELECT {', '.join('a.' + c.strip() for c in COLUMNS.split(','))}, "
-        "c.checked_in_at, c.kiosk FROM attendees a "
-        "LEFT JOIN checkins c ON c.attendee_id = a.id "
+        "a.checked_in_at, a.checked_in_by FROM attendees a "
         "ORDER BY a.last_name COLLATE NOCASE, a.first_name COLLATE NOCASE, a.id"
     ).fetchall()
 

@@ -2,14 +2,15 @@
 
 - Idempotent: a code checks its attendee in once; every later scan answers « déjà
   enregistré·e » with the first time and kiosk. The guard is the database itself: the
-  `checkins` table has one row per attendee at most (primary key), so two kiosks scanning
-  the same code at the same instant produce one row, whatever the timing.
-- Short writes: a scan writes one row in one statement (its own transaction), and the
-  multi-row changes take SQLite's write lock up front (BEGIN IMMEDIATE): eight kiosks at
-  once queue for a few microseconds each, never « database is locked ».
+  check-in is one UPDATE of the attendee's row, `WHERE checked_in_at IS NULL`, and
+  SQLite runs one write at a time, so of two kiosks scanning the same code at the same
+  instant exactly one finds it empty, whatever the timing.
+- Short writes: a scan is that one statement (its own transaction), and the multi-row
+  changes take SQLite's write lock up front (BEGIN IMMEDIATE): eight kiosks at once
+  queue for a few microseconds each, never « database is locked ».
 - Every attempt (success, duplicate, unknown, malformed, walk-in, manual, undo) is
   appended to `checkin_log`, which triggers make append-only; a check-in's own log row is
-  written by a trigger on `checkins`, within the same statement.
+  written by a trigger on the attendee's row, within the same statement.
 """
 
 from __future__ import annotations
@@ -76,22 +77,32 @@ def _log(
     )
 
 
-def _admit(db: Database, attendee: Attendee, kiosk: str, now: dt.datetime, outcome: str):
-    """The one write that decides who checked in first.
+# The one write that decides who checked in first, keyed by code (a scan) or by id.
+# On its own it is a transaction that holds the write lock for that statement only; a
+# trigger appends the log row in the same statement. Once someone is checked in it
+# matches nothing, however many kiosks try.
+_ADMIT = {
+    key: "UPDATE attendees SET checked_in_at = ?, checked_in_by = ?, checked_in_how = ? "
+    f"WHERE {key} = ? AND checked_in_at IS NULL RETURNING {COLUMNS}"
+    for key in ("code", "id")
+}
 
-    A single INSERT: on its own it is a transaction that holds the write lock for that
-    statement only, and a trigger appends the log row in the same statement. When
-    another kiosk was first, the primary key makes it insert nothing.
-    """
-    first = db.conn.execute(  # the connection itself: sqlite-utils' wrapper costs here
-        "INSERT INTO checkins (attendee_id, checked_in_at, kiosk, how) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT (attendee_id) DO NOTHING RETURNING checked_in_at, kiosk",
-        [attendee.id, _utc(now), kiosk, outcome],
-    ).fetchone()
-    if first is not None:
-        return Result(CHECKED_IN, attendee, dt.datetime.fromisoformat(first[0]), first[1])
+
+def _admit(db: Database, key: str, value: Any, kiosk: str, now: dt.datetime, how: str):
+    """Check in by code or id; None if there is no one left to check in under that key."""
+    utc = now.astimezone(dt.UTC)
+    # The connection itself: sqlite-utils' wrapper costs on the hot path.
+    row = db.conn.execute(_ADMIT[key], [utc.isoformat(), kiosk, how, value]).fetchone()
+    return None if row is None else Result(CHECKED_IN, from_row(row), utc, kiosk)
+
+
+def _admit_known(db: Database, attendee: Attendee, kiosk: str, now: dt.datetime, how: str):
+    """Check in someone found by id: now, or already earlier."""
+    result = _admit(db, "id", attendee.id, kiosk, now, how)
+    if result is not None:
+        return result
     at, by = db.execute(
-        "SELECT checked_in_at, kiosk FROM checkins WHERE attendee_id = ?", [attendee.id]
+        "SELECT checked_in_at, checked_in_by FROM attendees WHERE id = ?", [attendee.id]
     ).fetchone()
     return _already(db, attendee, at, by, kiosk, now)
 
@@ -101,31 +112,31 @@ def _already(db, attendee: Attendee, at: str, by: str, kiosk: str, now) -> Resul
     return Result(ALREADY, attendee, dt.datetime.fromisoformat(at), by)
 
 
-_LOOKUP = (
-    f"SELECT {', '.join('a.' + c.strip() for c in COLUMNS.split(','))}, c.checked_in_at, "
-    "c.kiosk FROM attendees a LEFT JOIN checkins c ON c.attendee_id = a.id WHERE a.code = ?"
-)
+_LOOKUP = f"SELECT {COLUMNS}, checked_in_at, checked_in_by FROM attendees WHERE code = ?"
 
 
 def check_in(db: Database, code: Any, kiosk: str, now: dt.datetime) -> Result:
     """A scanned code: checked in now, already checked in, unknown or malformed.
 
     Outside a transaction (each statement its own, the write lock held only while one
-    row is written), as the welcome desk's hot path must stay short: the look-up, then
-    one insert. Every outcome leaves one row in the log.
+    row is written), as the welcome desk's hot path must stay short: the usual scan is
+    the one UPDATE; only when it admits no one does a look-up tell « already » from
+    « unknown ». Every outcome leaves one row in the log.
     """
     if not isinstance(code, str) or not people.CODE.match(code.strip()):
         _log(db, now, kiosk, MALFORMED, detail=repr(code)[:80])
         return Result(MALFORMED)
     code = code.strip()
+    admitted = _admit(db, "code", code, kiosk, now, CHECKED_IN)
+    if admitted is not None:
+        return admitted
     row = db.conn.execute(_LOOKUP, [code]).fetchone()
     if row is None:
         _log(db, now, kiosk, UNKNOWN, detail=code[:80])
         return Result(UNKNOWN)
-    attendee = from_row(row[:11])
-    if row[11] is not None:  # checkins rows are only ever added or deleted: safe to trust
-        return _already(db, attendee, row[11], row[12], kiosk, now)
-    return _admit(db, attendee, kiosk, now, CHECKED_IN)
+    if row[11] is None:  # undone between the two statements (threads only): try again
+        return check_in(db, code, kiosk, now)
+    return _already(db, from_row(row[:11]), row[11], row[12], kiosk, now)
 
 
 def check_in_by_id(db: Database, attendee_id: int, by: str, now: dt.datetime) -> Result:
@@ -134,7 +145,7 @@ def check_in_by_id(db: Database, attendee_id: int, by: str, now: dt.datetime) ->
         attendee = people.get(db, attendee_id)
         if attendee is None:
             raise CheckinError("not_found", N_("No attendee with this id."))
-        return _admit(db, attendee, by, now, "manual")
+        return _admit_known(db, attendee, by, now, "manual")
 
 
 def undo(db: Database, attendee_id: int, by: str, reason: Any, now: dt.datetime) -> None:
@@ -143,8 +154,12 @@ def undo(db: Database, attendee_id: int, by: str, reason: Any, now: dt.datetime)
         raise CheckinError("invalid", N_("Say why the check-in is undone."))
     reason = " ".join(reason.split())[:200]
     with transaction(db):
-        deleted = db.execute("DELETE FROM checkins WHERE attendee_id = ?", [attendee_id]).rowcount
-        if not deleted:
+        undone = db.execute(
+            "UPDATE attendees SET checked_in_at = NULL, checked_in_by = NULL, "
+            "checked_in_how = NULL WHERE id = ? AND checked_in_at IS NOT NULL",
+            [attendee_id],
+        ).rowcount
+        if not undone:
             raise CheckinError("not_checked_in", N_("This attendee is not checked in."))
         _log(db, now, by, "undone", attendee_id, reason)
 
@@ -165,10 +180,16 @@ def register_walk_in(db: Database, data: Any, kiosk: str, now: dt.datetime) -> R
         row = people.record(fields, "walk-in", now)
         attendee_id = db["attendees"].insert(row).last_pk
         attendee = people.get(db, attendee_id)
-        return _admit(db, attendee, kiosk, now, "walk_in")
+        return _admit_known(db, attendee, kiosk, now, "walk_in")
 
 
 # --- what the organisers watch ---------------------------------------------------------
+
+
+_COUNTS = (
+    "SELECT category, SUM(source != 'walk-in'), COUNT(checked_in_at), "
+    "SUM(source = 'walk-in') FROM attendees GROUP BY category"
+)
 
 
 def attendance(db: Database, tz, bucket_minutes: int = 15) -> dict[str, Any]:
@@ -183,9 +204,7 @@ def attendance(db: Database, tz, bucket_minutes: int = 15) -> dict[str, Any]:
     }
     counts = db.execute(
         "SELECT category, expected, checked_in, walk_ins FROM attendance_archive "
-        "UNION ALL SELECT a.category, SUM(a.source != 'walk-in'), COUNT(c.attendee_id), "
-        "SUM(a.source = 'walk-in') FROM attendees a "
-        "LEFT JOIN checkins c ON c.attendee_id = a.id GROUP BY a.category"
+        f"UNION ALL {_COUNTS}"
     ).fetchall()
     for category, expected, checked_in, walk_ins in counts:
         slot = by_category.setdefault(category, {"expected": 0, "checked_in": 0, "walk_ins": 0})
@@ -195,7 +214,8 @@ def attendance(db: Database, tz, bucket_minutes: int = 15) -> dict[str, Any]:
     arrivals: dict[str, int] = defaultdict(int)
     # UTC ISO times: their first 16 characters are the minute.
     for minute, count in db.execute(
-        "SELECT substr(checked_in_at, 1, 16), COUNT(*) FROM checkins GROUP BY 1"
+        "SELECT substr(checked_in_at, 1, 16), COUNT(*) FROM attendees "
+        "WHERE checked_in_at IS NOT NULL GROUP BY 1"
     ):
         local = dt.datetime.fromisoformat(minute).replace(tzinfo=dt.UTC).astimezone(tz)
         start = local.replace(minute=local.minute - local.minute % bucket_minutes)
@@ -216,7 +236,7 @@ def search(db: Database, query: str, limit: int = 50) -> list[tuple[Attendee, st
     words = people.fold(query).split()[:5]
     sql = (
         f"SELECT {', '.join('a.' + c.strip() for c in COLUMNS.split(','))}, "
-        "c.checked_in_at FROM attendees a LEFT JOIN checkins c ON c.attendee_id = a.id"
+        "a.checked_in_at FROM attendees a"
     )
     params: list[Any] = []
     if words:
@@ -234,11 +254,7 @@ def search(db: Database, query: str, limit: int = 50) -> list[tuple[Attendee, st
 def purge(db: Database, now: dt.datetime) -> int:
     """After the event: delete personal data, keep anonymous counts by category."""
     with transaction(db):
-        counts = db.execute(
-            "SELECT a.category, SUM(a.source != 'walk-in'), COUNT(c.attendee_id), "
-            "SUM(a.source = 'walk-in') FROM attendees a "
-            "LEFT JOIN checkins c ON c.attendee_id = a.id GROUP BY a.category"
-        ).fetchall()
+        counts = db.execute(_COUNTS).fetchall()
         for category, expected, checked_in, walk_ins in counts:
             db["attendance_archive"].insert(
                 {

@@ -11,7 +11,7 @@ from kiosk import attendees as people
 from kiosk import checkin
 from kiosk import db as database
 from kiosk.attendees import InvalidField
-from kiosk.checkin import ExistingAttendee
+from kiosk.checkin import ALREADY, ExistingAttendee
 
 from .conftest import PARIS, at
 
@@ -60,7 +60,7 @@ def test_first_scan_checks_in_and_greets_by_civility_and_name(db):
     assert result.attendee.display_name == "Mme Dupont"
     assert result.checked_in_at == at("08:47")
     assert result.kiosk == "kiosque 1"
-    stored = db.execute("SELECT checked_in_at FROM checkins").fetchone()[0]
+    stored = db.execute("SELECT checked_in_at FROM attendees").fetchone()[0]
     assert stored == "2023-07-03T06:47:00+00:00"  # UTC in the database
 
 
@@ -73,7 +73,7 @@ def test_second_scan_reports_the_first_time_and_kiosk(db):
         at("08:47"),
         "kiosque 2",
     )
-    assert db.execute("SELECT COUNT(*) FROM checkins").fetchone()[0] == 1
+    assert db.execute("SELECT COUNT(checked_in_at) FROM attendees").fetchone()[0] == 1
 
 
 @pytest.mark.parametrize(
@@ -132,7 +132,7 @@ def test_undo_needs_a_reason_and_a_check_in(db):
     with pytest.raises(checkin.CheckinError) as error:
         checkin.undo(db, dupont.id, "organiser", "  ", at("09:00"))
     assert error.value.code == "invalid"
-    assert db.execute("SELECT COUNT(*) FROM checkins").fetchone()[0] == 1
+    assert db.execute("SELECT COUNT(checked_in_at) FROM attendees").fetchone()[0] == 1
 
 
 def test_same_code_at_eight_kiosks_at_once_checks_in_exactly_once(db, db_path):
@@ -151,7 +151,7 @@ def test_same_code_at_eight_kiosks_at_once_checks_in_exactly_once(db, db_path):
     for t in threads:
         t.join()
     assert sorted(results) == ["already_checked_in"] * 7 + ["checked_in"]
-    assert db.execute("SELECT COUNT(*) FROM checkins").fetchone()[0] == 1
+    assert db.execute("SELECT COUNT(checked_in_at) FROM attendees").fetchone()[0] == 1
 
 
 def test_eight_kiosks_with_different_codes_never_lock(db, db_path):
@@ -210,7 +210,7 @@ def test_walk_in_matching_a_registered_name_points_to_it(db, first, last):
         )
     assert match.value.attendee.id == doucet.id
     assert db.execute("SELECT COUNT(*) FROM attendees").fetchone()[0] == 1
-    assert db.execute("SELECT COUNT(*) FROM checkins").fetchone()[0] == 0
+    assert db.execute("SELECT COUNT(checked_in_at) FROM attendees").fetchone()[0] == 0
 
 
 @pytest.mark.parametrize(
@@ -273,7 +273,7 @@ def test_purge_deletes_personal_data_and_keeps_counts(db, db_path):
     before = checkin.attendance(db, PARIS)
     assert checkin.purge(db, at("18:00")) == 2
     assert db.execute("SELECT COUNT(*) FROM attendees").fetchone()[0] == 0
-    assert db.execute("SELECT COUNT(*) FROM checkins").fetchone()[0] == 0
+    assert db.execute("SELECT COUNT(checked_in_at) FROM attendees").fetchone()[0] == 0
     after = checkin.attendance(db, PARIS)
     assert (after["expected"], after["checked_in"]) == (before["expected"], before["checked_in"])
     assert after["by_category"] == before["by_category"]
@@ -322,8 +322,9 @@ def test_checkin_time_is_utc_whatever_the_clock_zone(db):
     assert checkin.check_in(db, dupont.code, "k", moment).checked_in_at == moment
 
 
-def test_log_rebuild_migration_keeps_rows_and_rules(tmp_path):
-    """A database made before migration 0004 keeps its log, append-only, after it."""
+def test_migrations_keep_the_log_and_the_checkins_of_an_older_database(tmp_path):
+    """A database made before 0004 (log rebuilt) and 0005 (check-in on the attendee's
+    row) keeps its log, append-only, and who checked in when, where and how."""
     path = str(tmp_path / "old.db")
     old = database.connect(path)
     keep = database.MIGRATIONS
@@ -332,18 +333,42 @@ def test_log_rebuild_migration_keeps_rows_and_rules(tmp_path):
         database.migrate(old)
     finally:
         database.MIGRATIONS = keep
-    dupont = add(old)
-    checkin.check_in(old, dupont.code, "k1", at("08:47"))
-    checkin.check_in(old, "AAAAAAAAAAAAAAAAAAAAAAAA", "k2", at("08:48"))
+    dupont, martin = add(old), add(old, {**DUPONT, "first_name": "Paul", "last_name": "Martin"})
+    # what the code of that time wrote: a checkins row (its trigger logs it), a log row
+    old.execute(
+        "INSERT INTO checkins (attendee_id, checked_in_at, kiosk, how) "
+        "VALUES (?, '2023-07-03T06:47:00+00:00', 'k1', 'manual')",
+        [dupont.id],
+    )
+    old.execute(
+        "INSERT INTO checkin_log (at, kiosk, outcome, detail) "
+        "VALUES ('2023-07-03T06:48:00+00:00', 'k2', 'unknown', 'AAAA')"
+    )
     before = log(old)
-    assert database.migrate(old) == ["0004_log_without_autoincrement"]
+    assert before == [("k1", "manual", dupont.id), ("k2", "unknown", None)]
+    assert database.migrate(old) == [
+        "0004_log_without_autoincrement",
+        "0005_checkin_on_the_attendee_row",
+    ]
     assert log(old) == before
     sql = old.execute("SELECT sql FROM sqlite_master WHERE name = 'checkin_log'").fetchone()[0]
     assert "AUTOINCREMENT" not in sql
-    checkin.check_in(old, dupont.code, "k3", at("08:50"))  # the trigger is back
-    assert log(old)[-1] == ("k3", "already_checked_in", dupont.id)
+    assert "checkins" not in old.table_names()
+    rows = old.execute(
+        "SELECT id, checked_in_at, checked_in_by, checked_in_how FROM attendees ORDER BY id"
+    ).fetchall()
+    assert rows == [
+        (dupont.id, "2023-07-03T06:47:00+00:00", "k1", "manual"),
+        (martin.id, None, None, None),
+    ]
+    again = checkin.check_in(old, dupont.code, "k3", at("08:50"))
+    assert (again.status, again.kiosk, again.checked_in_at) == (ALREADY, "k1", at("08:47"))
     checkin.undo(old, dupont.id, "organiser", "test", at("08:51"))
-    checkin.check_in(old, dupont.code, "k4", at("08:52"))
-    assert log(old)[-2:] == [("organiser", "undone", dupont.id), ("k4", "checked_in", dupont.id)]
+    checkin.check_in(old, dupont.code, "k4", at("08:52"))  # the new trigger logs it
+    assert log(old)[-3:] == [
+        ("k3", "already_checked_in", dupont.id),
+        ("organiser", "undone", dupont.id),
+        ("k4", "checked_in", dupont.id),
+    ]
     with pytest.raises(Exception, match="append-only"):
         old.execute("DELETE FROM checkin_log")
