@@ -53,9 +53,15 @@ def verdicts(c: dict, f: dict, s: dict) -> str:
     rows.append(["check-in throughput ≥ 0.8× floor", f"{ratio:.2f}×", ratio >= 0.8])
     ratio = ours["concurrent"]["p99"] / floor["concurrent"]["p99"]
     rows.append(["check-in p99 ≤ 1.25× floor (8 clients)", f"{ratio:.2f}×", ratio <= 1.25])
-    for o, b in zip(f["kiosk"], f["floor"], strict=True):
-        ratio = o["p99"] / b["p99"]
-        rows.append([f"fan-out p99 ≤ 1.25× floor, N = {o['n']}", f"{ratio:.2f}×", ratio <= 1.25])
+    for o in f["kiosk"]:
+        ratio = o["p99_ratio_median"]
+        rows.append(
+            [
+                f"fan-out p99 ≤ 1.25× floor, N = {o['n']} (median of the rounds' ratios)",
+                f"{ratio:.2f}×",
+                ratio <= 1.25,
+            ]
+        )
         if o["n"] == 1000:
             rows.append(["fan-out p99 ≤ 250 ms, N = 1,000", f"{o['p99']:.0f} ms", o["p99"] <= 250])
         if o["n"] == 2000:
@@ -81,7 +87,10 @@ def main() -> None:
         c_text, c = checkin.run(work, "tiny" if args.tiny else "full")
         print("fan-out…", file=sys.stderr)
         f_text, f = fanout.run(
-            work, (10, 20) if args.tiny else (100, 1000, 2000), commands=5 if args.tiny else 50
+            work,
+            (10, 20) if args.tiny else (100, 1000, 2000),
+            commands=5 if args.tiny else 50,
+            rounds=2 if args.tiny else 5,
         )
         print("screen page…", file=sys.stderr)
         s_text, s = screen.run(work, 2 if args.tiny else 10)
@@ -114,9 +123,13 @@ keep-alive client (sequential), or eight of them on one event loop (concurrent).
 {f_text}
 
 Latency: from just before the organiser's `POST /api/rooms/lamartine/next` (or `previous`;
-the floor's `POST /broadcast`) to each screen's receipt of the new state, over 50 commands,
-one at a time. The screens are raw Engine.IO websocket clients in separate processes, one
-asyncio loop each; the last column shows each server's CPU and the busiest client process's
+the floor's `POST /broadcast`) to each screen's receipt of the new state, over five rounds
+of 50 commands, one at a time, the servers taking turns command by command. A p99 over 50
+commands is in effect its worst command or two (all screens hear of a command at about the
+same moment), and one descheduling on this 2-core machine moves it: the verdict takes the
+median of the five rounds' paired ratios, and the table shows every round's. The screens
+are raw Engine.IO websocket clients in separate processes, one asyncio loop each; the last
+column shows each server's CPU and the busiest client process's
 over the measurement: the clients stay well below saturation, so they are not what is
 measured. This machine has two cores: the servers and the clients share them.
 

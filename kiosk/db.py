@@ -217,7 +217,7 @@ def _checkin_on_the_attendee_row(db: Database) -> None:
     # A scan was a look-up joining `checkins`, then an INSERT there (its foreign key
     # checked, a second table's page written): now it is one UPDATE of the attendee's
     # row, `WHERE code = ? AND checked_in_at IS NULL`, which finds, guards and writes in
-    # one statement; +6 % check-ins per second measured (docs/performance.md). SQLite
+    # one statement; +3 to 6 % check-ins per second measured (docs/performance.md). SQLite
     # runs one write at a time, so of two kiosks scanning a code at once, exactly one
     # finds checked_in_at still empty: the guarantee the primary key gave.
     db.executescript(

@@ -5,6 +5,7 @@ Used by `kiosk serve`, and by the benchmarks' floor so that both are served the 
 
 from __future__ import annotations
 
+import gc
 import logging
 import resource
 import socket
@@ -52,6 +53,8 @@ def serve(
 ) -> None:
     """Serve the app until stopped (the socketio extension must use async_mode gevent)."""
     raise_open_files_limit()
+    gc.collect()
+    gc.freeze()
     tls = {"certfile": certfile, "keyfile": keyfile} if certfile else {}
     server = pywsgi.WSGIServer(listener(host, port), app, log=None, **tls)
     server.serve_forever()
