@@ -48,27 +48,49 @@ def listener(host: str, port: int) -> socket.socket:
     return sock
 
 
+# Allocations between two young-generation collections (CPython's default: 700).
+GC_THRESHOLDS = (50_000, 20, 10)
+
+
+def tune_garbage_collector() -> None:
+    """Keep the garbage collector's pauses out of the screens' latency.
+
+    A broadcast to 2,000 screens queues a few packets per screen; with CPython's default
+    thresholds, collections ran in the middle of nearly every broadcast and promoted
+    those short-lived packets, which then set off full collections: measured over a
+    fan-out run at 2,000 screens, 16 full collections of 100-170 ms each and 4 s of
+    pauses in all, the p99 doubled (243 ms against 120). Collecting every 50,000
+    allocations lets a broadcast's packets die of their reference counts first: one
+    full collection in the same run. The objects made at start-up (app, timetable,
+    templates, catalogs: 62,000 of them) live for the whole run: frozen, no collection
+    walks them again (a full collection of them alone took 17 ms).
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 def serve(
     app, host: str, port: int, certfile: str | None = None, keyfile: str | None = None
 ) -> None:
     """Serve the app until stopped (the socketio extension must use async_mode gevent)."""
     raise_open_files_limit()
-    gc.collect()
-    gc.freeze()
+    tune_garbage_collector()
     tls = {"certfile": certfile, "keyfile": keyfile} if certfile else {}
     server = pywsgi.WSGIServer(listener(host, port), app, log=None, **tls)
     server.serve_forever()
 
 
-def run_checkpoints(path: str, interval: float = 0.2) -> None:
+def run_checkpoints(path: str, interval: float = 1.0) -> None:
     """Checkpoint the WAL every `interval` seconds, in a native thread.
 
     Left to SQLite, the write that fills the WAL (every 1,000 pages: about 400
     check-ins) copies it back into the database file and fsyncs: 4-5 ms during which
-    this single-threaded server answers no one, the p99 of every kiosk and screen. In
-    gevent's thread pool the copy runs on another core while the loop serves (sqlite3
-    releases the GIL). A fifth of a second keeps the WAL small (cached, quick to search)
-    at a busy welcome desk; 0.1 s and 1 s measured no better (docs/performance.md).
+    this single-threaded server answers no one. In gevent's thread pool the copy runs on
+    another core while the loop serves (sqlite3 releases the GIL). Each checkpoint still
+    slows the requests running at that moment by a millisecond or so (the disk is shared):
+    once a second kept the sequential check-in p99 at the floor's, where every 0.2 s set
+    it (measured; docs/performance.md). The WAL then holds at most a second of writes.
     """
     db = database.connect(path)
     pool = gevent.get_hub().threadpool

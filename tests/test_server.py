@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import struct
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -163,3 +165,14 @@ def test_the_server_checkpoints_the_wal_off_the_request_path(server: Server):
             break
         assert time.monotonic() < deadline, f"{backfilled} of {frames} WAL frames copied back"
         time.sleep(0.05)  # polling for the background checkpoint, not waiting for it
+
+
+def test_the_server_freezes_start_up_objects_and_collects_garbage_less_often():
+    # In a child process: freezing would otherwise hold this test session's objects.
+    script = (
+        "import gc; from kiosk.server import GC_THRESHOLDS, tune_garbage_collector; "
+        "tune_garbage_collector(); "
+        "assert gc.get_threshold() == GC_THRESHOLDS and GC_THRESHOLDS[0] > 700; "
+        "assert gc.get_freeze_count() > 1000, gc.get_freeze_count()"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
