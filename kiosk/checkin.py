@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict, deque
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlite_utils import Database
 
@@ -51,8 +50,7 @@ class ExistingAttendee(Exception):
         super().__init__(attendee.full_name)
 
 
-@dataclass(frozen=True)
-class Result:
+class Result(NamedTuple):  # built on every scan: see Attendee
     status: str
     attendee: Attendee | None = None
     checked_in_at: dt.datetime | None = None

@@ -122,9 +122,9 @@ def on_command(data: Any) -> dict[str, Any]:
 ORGANISERS = "organisers"
 
 
-def announce_checkin(result: Any) -> None:
+def announce_checkin(result: Any, rt: Any = None) -> None:
     """After a check-in (or an undo): counters soon, a VIP's arrival at once."""
-    runtime().attendance_dirty = True
+    (rt or runtime()).attendance_dirty = True
     attendee = getattr(result, "attendee", None)
     if attendee is not None and attendee.vip and result.status == "checked_in":
         socketio.emit(

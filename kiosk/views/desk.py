@@ -154,7 +154,8 @@ def api_checkin():
     limiter = rt.failures
     kiosk = g.device
     device = f"{g.role}:{kiosk}:{request.remote_addr}"
-    if limiter.blocked(device, time.monotonic()):
+    moment = time.monotonic()
+    if limiter.blocked(device, moment):
         return jsonify(
             status="rate_limited",
             message=_(
@@ -165,12 +166,12 @@ def api_checkin():
     code = payload.get("code") if isinstance(payload, dict) else None
     result = checkin.check_in(get_db(), code, kiosk, rt.clock.now())
     if result.status in (checkin.UNKNOWN, checkin.MALFORMED):
-        limiter.failed(device, time.monotonic())
+        limiter.failed(device, moment)
     if result.status == checkin.MALFORMED:
         return _scan_answer({**_result_json(result), "status": "invalid"}, 400)
     if result.status == checkin.UNKNOWN:
         return _scan_answer(_result_json(result), 404)
-    announce_checkin(result)
+    announce_checkin(result, rt)
     return _scan_answer(_result_json(result))
 
 
