@@ -95,6 +95,13 @@ class CachedSessionInterface(SecureCookieSessionInterface):
             return self.session_class()
         return super().open_session(app, request)
 
+    def save_session(self, app: Flask, session, response) -> None:
+        # The same request: an empty session nobody read or wrote has nothing to save,
+        # and Flask's own method looks up seven cookie settings before finding that out.
+        if not session and not session.modified and not session.accessed:
+            return
+        super().save_session(app, session, response)
+
 
 def runtime() -> Runtime:
     return current_app.extensions["kiosk"]
