@@ -405,9 +405,8 @@ def _local(value: str | None, tz) -> str:
 
 def rows_with_checkins(db: Database) -> Iterable[tuple]:
     return db.execute(
-        f"SELECT {', '.join('a.' + c.strip() for c in COLUMNS.split(','))}, "
-        "a.checked_in_at, a.checked_in_by FROM attendees a "
-        "ORDER BY a.last_name COLLATE NOCASE, a.first_name COLLATE NOCASE, a.id"
+        f"SELECT {COLUMNS}, checked_in_at, checked_in_by FROM attendees "
+        "ORDER BY last_name COLLATE NOCASE, first_name COLLATE NOCASE, id"
     ).fetchall()
 
 

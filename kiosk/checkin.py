@@ -232,19 +232,16 @@ def attendance(db: Database, tz, bucket_minutes: int = 15) -> dict[str, Any]:
 def search(db: Database, query: str, limit: int = 50) -> list[tuple[Attendee, str | None]]:
     """Accent-insensitive search on name and organisation, for the organisers only."""
     words = people.fold(query).split()[:5]
-    sql = (
-        f"SELECT {', '.join('a.' + c.strip() for c in COLUMNS.split(','))}, "
-        "a.checked_in_at FROM attendees a"
-    )
+    sql = f"SELECT {COLUMNS}, checked_in_at FROM attendees"
     params: list[Any] = []
     if words:
         sql += " WHERE " + " AND ".join(
-            "(a.name_key || ' ' || a.org_key) LIKE ? ESCAPE '\\'" for _ in words
+            "(name_key || ' ' || org_key) LIKE ? ESCAPE '\\'" for _ in words
         )
         for w in words:
             escaped = w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             params.append(f"%{escaped}%")
-    sql += " ORDER BY a.last_name COLLATE NOCASE, a.first_name COLLATE NOCASE LIMIT ?"
+    sql += " ORDER BY last_name COLLATE NOCASE, first_name COLLATE NOCASE LIMIT ?"
     params.append(limit)
     return [(from_row(r[:11]), r[11]) for r in db.execute(sql, params).fetchall()]
 
