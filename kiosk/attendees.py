@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 from sqlite_utils import Database
 
 from .db import transaction
-from .live import N_
+from .errors import N_, Refusal
 
 # (key, French label as organisers write it); the UI translates the label.
 CATEGORIES: tuple[tuple[str, str], ...] = (
@@ -89,6 +89,8 @@ CIVILITIES = {
     "s.e. m.": "S.E. M.",
     "s.e. mme": "S.E. Mme",
 }
+# What the walk-in form offers, in this order.
+CIVILITY_CHOICES = ("Mme", "M.", "Mx", "Dr", "Pr", "Me")
 # Functions that make a guest a VIP whose arrival the organisers want to know at once.
 VIP_FUNCTION = re.compile(
     r"\b(ministre|secretaire d etat|depute|deputee|senateur|senatrice|maire|ambassadeur|"
@@ -102,14 +104,40 @@ _TEXT_OK = set(" -'’.,&()/+°:«»\"!?@#–·")  # · for inclusive writing: �
 _EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[A-Za-z]{2,}$")
 
 
-class InvalidField(ValueError):
-    """A value that cannot be stored; `field` names it, `template % params` explains."""
+# The form's and the spreadsheet's names for each field, as a refusal names them.
+FIELD_LABELS = {
+    "civility": N_("Civility"),
+    "first_name": N_("First name"),
+    "last_name": N_("Last name"),
+    "organisation": N_("Organisation"),
+    "function": N_("Function"),
+    "email": N_("Email"),
+    "category": N_("Category"),
+    "body": N_("Form"),
+}
 
-    def __init__(self, field: str, template: str, **params: Any):
+
+class InvalidField(Refusal):
+    """A value that cannot be stored; `field` names it, the message says what is wrong."""
+
+    def __init__(self, field: str, message: str, **params: Any):
+        super().__init__("invalid", message, **params)
         self.field = field
-        self.template = template
-        self.params = params
-        super().__init__(f"{field}: {template % params}")
+
+    def __str__(self) -> str:
+        return f"{self.field}: {super().__str__()}"
+
+    def describe(self, gettext) -> str:
+        """« Prénom : est obligatoire »: the field's label, then the problem."""
+        label = FIELD_LABELS.get(self.field)
+        return gettext(
+            N_("%(field)s: %(problem)s"),
+            field=gettext(label) if label else self.field,
+            problem=super().describe(gettext),
+        )
+
+    def details(self) -> dict[str, Any]:
+        return {"field": self.field}
 
 
 class Attendee(NamedTuple):
@@ -371,7 +399,7 @@ def import_csv(
             try:
                 fields = clean_fields({f: cell.get(f, "") for f in FIELDS})
             except InvalidField as exc:
-                raise CsvError(f"line {number}: {exc.field}: {exc.template % exc.params}") from None
+                raise CsvError(f"line {number}: {exc}") from None
             vip_cell = fold(cell.get("vip", ""))
             if vip_cell not in _YES | _NO:
                 raise CsvError(f"line {number}: vip: {cell['vip']!r} is not oui/non")

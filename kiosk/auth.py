@@ -18,11 +18,11 @@ import hmac
 import secrets
 import unicodedata
 
-from flask import abort, g, jsonify, make_response, request, session
-from flask_babel import gettext as _
+from flask import g, request, session
 
-from .app import runtime, translate
-from .live import N_
+from .errors import N_, Refusal
+from .i18n import gettext
+from .web import runtime
 
 ORGANISER = "organiser"
 KIOSK = "kiosk"
@@ -74,7 +74,7 @@ def log_in(role: str, device: str | None = None) -> None:
     session.clear()
     session["role"] = role
     session["secret"] = fingerprint(_secret(role))
-    session["device"] = device or _("organisation")
+    session["device"] = device or gettext("organisation")
     session["csrf"] = secrets.token_urlsafe(32)
     session.permanent = True
 
@@ -104,12 +104,8 @@ def csrf_ok(sent: object) -> bool:
     return bool(expected) and isinstance(sent, str) and hmac.compare_digest(sent, expected)
 
 
-def _refuse(status: int, code: str, message: str):
-    abort(make_response(jsonify(error=code, status=code, message=message), status))
-
-
 def authenticate() -> tuple[str, str]:
-    """(role, device) of the request, or abort with 401/403 and a message."""
+    """(role, device) of the request; a Refusal (401, 403) if it proves none."""
     # Straight from the WSGI environ: werkzeug's header look-up normalises the name on
     # every call, and this runs on every scan.
     environ = request.environ
@@ -118,29 +114,33 @@ def authenticate() -> tuple[str, str]:
         scheme, _sep, token = header.partition(" ")
         role = token_role(token.strip()) if scheme.lower() == "bearer" else None
         if role is None:
-            _refuse(403, "forbidden", _("This token is not valid here."))
+            raise Refusal("forbidden", N_("This token is not valid here."))
         if role == KIOSK:
             return role, device_name(environ.get("HTTP_X_KIOSK_DEVICE"), "api")
-        # translate(): Flask-Babel's gettext cost 80 µs here, on every organiser command.
-        return role, translate(N_("organisation"))
+        return role, gettext("organisation")
     role = session_role()
     if role is None:
-        _refuse(401, "unauthorized", _("Secret required (Authorization: Bearer <token>)."))
+        raise Refusal("unauthorized", N_("Secret required (Authorization: Bearer <token>)."))
     if request.method != "GET" and not csrf_ok(request.headers.get("X-CSRF-Token")):
-        _refuse(403, "csrf", _("Missing or wrong X-CSRF-Token header; reload the page."))
+        raise Refusal("csrf", N_("Missing or wrong X-CSRF-Token header; reload the page."))
     return role, str(session.get("device", ""))
 
 
+def authorize(*roles: str) -> None:
+    """Let the request go on only for these roles; they are then in g.role and g.device."""
+    role, g.device = authenticate()
+    if role not in roles:
+        raise Refusal("forbidden", N_("This secret does not allow that."))
+    g.role = role
+
+
 def required(*roles: str):
-    """Let the view run only for these roles; it finds them in g.role and g.device."""
+    """A view for these roles only (see authorize)."""
 
     def decorate(view):
         @functools.wraps(view)
         def wrapped(*args, **kwargs):
-            role, g.device = authenticate()
-            if role not in roles:
-                _refuse(403, "forbidden", _("This secret does not allow that."))
-            g.role = role
+            authorize(*roles)
             return view(*args, **kwargs)
 
         return wrapped

@@ -24,7 +24,7 @@ from sqlite_utils import Database
 from . import attendees as people
 from .attendees import COLUMNS, Attendee, from_row
 from .db import LOG_NO_UPDATE, transaction
-from .live import N_
+from .errors import N_, Refusal
 
 CHECKED_IN = "checked_in"
 ALREADY = "already_checked_in"
@@ -32,22 +32,23 @@ UNKNOWN = "unknown"
 MALFORMED = "malformed"
 
 
-class CheckinError(Exception):
-    """A refused organiser action; `code` for machines, `template % params` for people."""
-
-    def __init__(self, code: str, template: str, **params: Any):
-        self.code = code
-        self.template = template
-        self.params = params
-        super().__init__(template % params)
+class CheckinError(Refusal):
+    """A refused organiser action (unknown attendee, nothing to undo)."""
 
 
-class ExistingAttendee(Exception):
+class ExistingAttendee(Refusal):
     """A walk-in whose name matches someone already registered: nothing was created."""
 
     def __init__(self, attendee: Attendee):
+        super().__init__(
+            "existing",
+            N_(
+                "%(name)s is already registered: please show your QR code, or ask at the "
+                "welcome desk."
+            ),
+            name=attendee.full_name,
+        )
         self.attendee = attendee
-        super().__init__(attendee.full_name)
 
 
 class Result(NamedTuple):  # built on every scan: see Attendee

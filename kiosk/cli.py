@@ -119,12 +119,13 @@ def serve(
     # `main()` already did when the command line asks for `serve`.
     if not monkey.is_module_patched("socket"):
         monkey.patch_all()
-    from .app import create_app, socketio
+    from .app import create_app
     from .clock import SimulatedClock, parse_start
-    from .events import run_ticker
+    from .push import run_ticker
     from .schedule import load
     from .server import AUTOCHECKPOINT_SAFETY_NET, run_checkpoints
     from .server import serve as serve_app
+    from .web import socketio
 
     try:
         schedule = load(schedule_path)
@@ -169,7 +170,7 @@ def serve(
     if clock:
         click.echo(f"  simulated clock from {clock.start:%Y-%m-%d %H:%M} at ×{speed:g}")
     sys.stdout.flush()
-    socketio.start_background_task(run_ticker, app)
+    socketio.start_background_task(run_ticker, rt, app.logger)
     socketio.start_background_task(run_checkpoints, db_path)
     try:
         serve_app(app, host, port, **tls)

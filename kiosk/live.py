@@ -26,27 +26,19 @@ from typing import Any
 from sqlite_utils import Database
 
 from .db import transaction
+from .errors import N_, Refusal
 from .schedule import Block, Schedule
 
 MESSAGE_MAX = 280
 DELAY_MIN, DELAY_MAX = -120, 240
 
 
-def N_(text: str) -> str:
-    """Marks a message for the translation catalogs; the web layer translates it."""
-    return text
+class CommandError(Refusal):
+    """A command refused; `state` is the room's, for a client whose command was stale."""
 
-
-class CommandError(Exception):
-    """A command refused; `code` is for machines, `template % params` is for people."""
-
-    def __init__(self, code: str, template: str, state: RoomState | None = None, **params):
-        self.code = code
-        self.template = template
-        self.params = params
-        self.message = template % params
+    def __init__(self, code: str, message: str, state: RoomState | None = None, **params):
+        super().__init__(code, message, **params)
         self.state = state
-        super().__init__(self.message)
 
 
 @dataclass(frozen=True)

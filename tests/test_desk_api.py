@@ -8,8 +8,8 @@ import pytest
 
 from kiosk import attendees as people
 from kiosk import db as database
-from kiosk.app import CSP, socketio
-from kiosk.events import flush_attendance
+from kiosk.push import flush_attendance
+from kiosk.web import CSP, socketio
 
 from .conftest import KIOSK_TOKEN, TOKEN
 
@@ -166,7 +166,7 @@ def test_walk_in_matching_a_guest_is_409_and_creates_nothing(client, app, guests
         headers=KIOSK,
     )
     assert response.status_code == 409
-    assert response.get_json()["status"] == "existing"
+    assert response.get_json()["error"] == "existing"
     assert "Camille Dupont est déjà inscrit·e" in response.get_json()["message"]
     assert dump(app, LOG) == before
 
@@ -204,7 +204,7 @@ def test_bad_input_corpus_on_the_walk_in_form(client, app, field, value):
     response = client.post("/api/attendees", json={**DUPONT, field: value}, headers=KIOSK)
     assert response.status_code == 400, (field, value)
     body = response.get_json()
-    assert body["status"] == "invalid" and body["field"] == field
+    assert body["error"] == "invalid" and body["field"] == field
     assert body["message"]
     assert dump(app) == before
 
@@ -298,8 +298,8 @@ def test_counters_and_vip_alerts_are_pushed_to_organisers_only(app, client, gues
     organiser.get_received(), public.get_received()
     db = database.connect(app.config["DATABASE"])
     client.post("/api/checkin", json={"code": guests["Hollande"]}, headers=KIOSK)
-    assert flush_attendance(app, db) is True
-    assert flush_attendance(app, db) is False  # nothing new since
+    assert flush_attendance(app.extensions["kiosk"], db) is True
+    assert flush_attendance(app.extensions["kiosk"], db) is False  # nothing new since
     received = {m["name"]: m["args"][0] for m in organiser.get_received()}
     assert received["attendance"]["checked_in"] == 1
     assert received["vip"]["display_name"] == "M. François Hollande"
@@ -307,7 +307,7 @@ def test_counters_and_vip_alerts_are_pushed_to_organisers_only(app, client, gues
     organiser.disconnect()
     # with no organiser page open, a check-in costs no counting at all
     client.post("/api/checkin", json={"code": guests["Dupont"]}, headers=KIOSK)
-    assert flush_attendance(app, db) is False
+    assert flush_attendance(app.extensions["kiosk"], db) is False
 
 
 def test_qr_of_a_non_code_is_400(client):

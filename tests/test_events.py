@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from kiosk import db as database
-from kiosk.app import socketio
-from kiosk.events import tick
+from kiosk.push import tick
+from kiosk.web import socketio
 
 from .conftest import TOKEN
 
@@ -85,12 +85,12 @@ def test_clock_crossing_a_boundary_is_pushed(app, clock):
     screen = join(app)
     states(screen)
     db = database.connect(app.config["DATABASE"])
-    assert tick(app, db) == []  # first look: nothing to announce
+    assert tick(app.extensions["kiosk"], db) == []  # first look: nothing to announce
     clock.set("10:40")
-    assert tick(app, db) == []  # same block: screens already right
+    assert tick(app.extensions["kiosk"], db) == []  # same block: screens already right
     assert states(screen) == []
     clock.set("11:00")
-    assert tick(app, db) == [ROOM]
+    assert tick(app.extensions["kiosk"], db) == [ROOM]
     [state] = states(screen)
     assert (state["phase"], state["session"], state["next"]["id"]) == ("break", None, "session-2")
 
@@ -98,11 +98,11 @@ def test_clock_crossing_a_boundary_is_pushed(app, clock):
 def test_a_command_is_pushed_once_not_again_by_the_clock(app, client, auth):
     screen = join(app)
     db = database.connect(app.config["DATABASE"])
-    tick(app, db)
+    tick(app.extensions["kiosk"], db)
     states(screen)
     assert client.post(f"/api/rooms/{ROOM}/next", json={}, headers=auth).status_code == 200
     assert [s["version"] for s in states(screen)] == [1]
-    assert tick(app, db) == []  # the ticker knows the screens already have it
+    assert tick(app.extensions["kiosk"], db) == []  # the ticker knows the screens already have it
     assert states(screen) == []
 
 

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, make_response, request
-from flask_babel import gettext as _
+from flask import Blueprint, jsonify, request
 
-from ..app import get_db, runtime
 from ..auth import organiser_required
-from ..events import refusal, run_command
-from ..live import COMMANDS, CommandError
+from ..errors import N_, Refusal
+from ..live import COMMANDS
+from ..push import run_command
+from ..web import get_db, runtime
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 
 def _known_room(room: str) -> None:
     if runtime().schedule.room(room) is None:
-        message = _("Unknown room “%(room)s”.", room=room)
-        abort(make_response(jsonify(error="not_found", message=message), 404))
+        raise Refusal("not_found", N_("Unknown room “%(room)s”."), room=room)
 
 
 @bp.get("/schedule")
@@ -38,16 +37,10 @@ def command(room: str, action: str):
     """next, previous, goto, delay, message or auto, for the organiser only."""
     _known_room(room)
     if action not in COMMANDS:
-        return jsonify(
-            error="not_found", message=_("Unknown command “%(action)s”.", action=action)
-        ), 404
+        raise Refusal("not_found", N_("Unknown command “%(action)s”."), action=action)
     payload: object = {}
     if request.get_data(cache=True).strip():
         payload = request.get_json(force=True, silent=True)
         if payload is None:
-            return jsonify(error="invalid", message=_("The body is not valid JSON.")), 400
-    try:
-        return jsonify(run_command(room, action, payload))  # type: ignore[arg-type]
-    except CommandError as exc:
-        body, status = refusal(exc)
-        return jsonify(body), status
+            raise Refusal("invalid", N_("The body is not valid JSON."))
+    return jsonify(run_command(runtime(), get_db(), room, action, payload))

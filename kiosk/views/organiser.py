@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _
 
-from ..app import get_db, runtime
 from ..auth import ORGANISER, csrf_ok, csrf_token, log_in, session_is_organiser, token_is_organiser
+from ..i18n import _
+from ..web import get_db, runtime
 
 bp = Blueprint("organiser", __name__, url_prefix="/organiser")
 

@@ -6,17 +6,15 @@ import io
 
 import qrcode
 import qrcode.image.svg
-from flask import Blueprint, Response, abort, render_template, request, url_for
-from flask_babel import get_locale
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 
-from ..app import get_db, runtime
+from ..i18n import select_locale
+from ..web import get_db, runtime
 
 bp = Blueprint("public", __name__)
 
 
 def programme_url() -> str:
-    from flask import current_app
-
     base = current_app.config["PUBLIC_URL"] or request.host_url
     return base.rstrip("/") + url_for("public.programme")
 
@@ -38,7 +36,7 @@ def screen(room: str):
         "state": rt.room_view(get_db(), room),
         "blocks": [b.to_json() for b in rt.schedule.blocks_in(room)],
         "timezone": rt.schedule.event.timezone,
-        "locale": str(get_locale()),
+        "locale": str(select_locale()),
     }
     return render_template(
         "screen.html", schedule=rt.schedule, boot=boot, programme_url=programme_url()

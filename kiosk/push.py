@@ -1,0 +1,112 @@
+"""The command service and what the server pushes: room states, arrivals, the clock ticker.
+
+Views (HTTP) and socket handlers both steer rooms through `run_command`, and announce
+check-ins through `announce_checkin`; every function takes the runtime explicitly.
+Sent over Socket.IO:
+
+- `state` (the object of GET /api/rooms/<room>/state) to a room's channel after each
+  command, and when the clock moves a room into another block or pause;
+- to the organisers' channel, `attendance` (the welcome desk's counters, at most once a
+  second) and `vip` (a flagged guest has just checked in).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import db as database
+from .checkin import CHECKED_IN, attendance
+from .errors import N_
+from .live import CommandError, LiveStore, signature, view
+from .web import Runtime, socketio
+
+ORGANISERS = "organisers"
+
+
+def channel(room: str) -> str:
+    return f"room:{room}"
+
+
+def run_command(rt: Runtime, db, room: str, action: str, payload: Any) -> dict[str, Any]:
+    """Apply an organiser command and broadcast the room's new state; return it."""
+    if not isinstance(payload, dict):
+        raise CommandError("invalid", N_("The body must be a JSON object."))
+    version = payload.get("version")
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+        raise CommandError("invalid", N_("'version' must be a whole number."))
+    now = rt.clock.now()
+    state = LiveStore(db, rt.schedule).perform(room, action, payload, now, version)
+    data = view(rt.schedule, state, now, rt.clock.speed)
+    broadcast_state(rt, data)
+    # Let the screens' writers send before this request builds its own answer: under
+    # gevent they only run when this greenlet yields, and the rooms come first.
+    socketio.sleep(0)
+    return data
+
+
+def broadcast_state(rt: Runtime, data: dict[str, Any]) -> None:
+    """Send a room's state to its screens, and remember what they were last sent."""
+    rt.pushed[data["room"]] = signature(data)
+    socketio.emit("state", data, to=channel(data["room"]))
+
+
+def announce_checkin(rt: Runtime, result: Any) -> None:
+    """After a check-in (or an undo): counters soon, a VIP's arrival at once."""
+    rt.attendance_dirty = True
+    attendee = getattr(result, "attendee", None)
+    if attendee is not None and attendee.vip and result.status == CHECKED_IN:
+        socketio.emit(
+            "vip",
+            {
+                "display_name": f"{attendee.civility} {attendee.full_name}".strip(),
+                "function": attendee.function,
+                "organisation": attendee.organisation,
+                "checked_in_at": result.checked_in_at.isoformat(),
+            },
+            to=ORGANISERS,
+        )
+
+
+def _anyone_in(room: str) -> bool:
+    return next(socketio.server.manager.get_participants("/", room), None) is not None
+
+
+def flush_attendance(rt: Runtime, db) -> bool:
+    """Push the counters to the organisers if a check-in changed them.
+
+    At most once per tick (a second), however many kiosks scan meanwhile, and only when
+    an organiser follows them: the counters cost a scan of the attendees (5 ms for
+    5,000), which must not be paid once per check-in.
+    """
+    if not rt.attendance_dirty:
+        return False
+    rt.attendance_dirty = False
+    if not _anyone_in(ORGANISERS):  # an organiser who opens a page gets them on joining
+        return False
+    socketio.emit("attendance", attendance(db, rt.schedule.event.tz), to=ORGANISERS)
+    return True
+
+
+def tick(rt: Runtime, db) -> list[str]:
+    """Broadcast the rooms whose screen the clock has changed since their last push."""
+    changed = []
+    for room in rt.schedule.rooms:
+        data = rt.room_view(db, room.id)
+        if room.id not in rt.pushed:  # first look: screens got this state on joining
+            rt.pushed[room.id] = signature(data)
+        elif rt.pushed[room.id] != signature(data):
+            broadcast_state(rt, data)
+            changed.append(room.id)
+    return changed
+
+
+def run_ticker(rt: Runtime, log, interval: float = 1.0) -> None:
+    """Background task of `kiosk serve`: follows the clock across block boundaries."""
+    db = database.connect(rt.pool.path)
+    while True:
+        try:
+            tick(rt, db)
+            flush_attendance(rt, db)
+        except Exception:  # a failed tick must not stop screens following the clock
+            log.exception("clock tick failed")
+        socketio.sleep(interval)

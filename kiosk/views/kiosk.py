@@ -1,0 +1,148 @@
+"""The welcome desk's kiosk: its page and login, scans, walk-ins and their QR badges.
+
+A kiosk's secret allows this and nothing else; the organiser's allows it too.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+
+import qrcode
+import qrcode.image.svg
+from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
+
+from .. import attendees as people
+from .. import checkin
+from ..auth import (
+    KIOSK,
+    ORGANISER,
+    csrf_ok,
+    csrf_token,
+    device_name,
+    log_in,
+    required,
+    session_role,
+    token_role,
+)
+from ..i18n import _, categories, select_locale
+from ..push import announce_checkin
+from ..web import CSP, get_db, json_response, runtime
+from .answers import checkin_json, greeting
+
+bp = Blueprint("kiosk", __name__)
+
+
+def _login_page(error: str | None = None, status: int = 200):
+    return render_template("kiosk_login.html", error=error, csrf=csrf_token()), status
+
+
+@bp.get("/kiosk")
+def kiosk():
+    """The tablet at the entrance; its link (?token=…&device=…) logs it in once."""
+    token = request.args.get("token")
+    if token is not None:
+        role = token_role(token)
+        if role is None:
+            return _login_page(_("This kiosk link is not valid."), 403)
+        log_in(role, device_name(request.args.get("device"), _("kiosk")))
+        return redirect(url_for("kiosk.kiosk"))
+    if session_role() not in (KIOSK, ORGANISER):
+        return _login_page()
+    page = render_template(
+        "kiosk.html",
+        csrf=csrf_token(),
+        categories=categories(),
+        limits=people.LIMITS,
+        civilities=people.CIVILITY_CHOICES,
+        schedule=runtime().schedule,
+        boot={"timezone": runtime().schedule.event.timezone, "locale": str(select_locale())},
+    )
+    # The QR decoder is WebAssembly: this page alone may compile it (still no inline
+    # script, nothing from another origin). SiteHeaders leaves a view's own policy alone.
+    return page, {"Content-Security-Policy": CSP + "; script-src 'self' 'wasm-unsafe-eval'"}
+
+
+@bp.post("/kiosk/login")
+def kiosk_login():
+    """The kiosk's login form: the kiosk code and the device's name."""
+    if not csrf_ok(request.form.get("csrf")):
+        return _login_page(_("The form expired; please try again."), 403)
+    role = token_role(request.form.get("token", "").strip())
+    if role is None:
+        return _login_page(_("This kiosk code is not valid."), 403)
+    log_in(role, device_name(request.form.get("device"), _("kiosk")))
+    return redirect(url_for("kiosk.kiosk"))
+
+
+@bp.post("/api/checkin")
+@required(KIOSK, ORGANISER)
+def api_checkin():
+    """A kiosk (or an organiser) checks a code in.
+
+    The answer is the scan's outcome, whatever it is: `status` says which (checked_in,
+    already_checked_in, unknown, invalid, rate_limited), `message` what to show.
+    """
+    rt = runtime()
+    limiter = rt.failures
+    kiosk = g.device
+    device = f"{g.role}:{kiosk}:{request.remote_addr}"
+    moment = time.monotonic()
+    if limiter.blocked(device, moment):
+        message = _(
+            "Too many unknown codes from this kiosk: wait a minute, or ask at the welcome desk."
+        )
+        return json_response({"status": "rate_limited", "message": message}, 429)
+    payload = request.get_json(force=True, silent=True)
+    code = payload.get("code") if isinstance(payload, dict) else None
+    result = checkin.check_in(get_db(), code, kiosk, rt.clock.now())
+    if result.status in (checkin.UNKNOWN, checkin.MALFORMED):
+        limiter.failed(device, moment)
+    if result.status == checkin.MALFORMED:
+        return json_response({**checkin_json(result), "status": "invalid"}, 400)
+    if result.status == checkin.UNKNOWN:
+        return json_response(checkin_json(result), 404)
+    announce_checkin(rt, result)
+    return json_response(checkin_json(result))
+
+
+@bp.post("/api/attendees")
+@required(KIOSK, ORGANISER)
+def api_walk_in():
+    """A walk-in registers: created, checked in, and given a QR badge."""
+    rt = runtime()
+    payload = request.get_json(force=True, silent=True)
+    result = checkin.register_walk_in(get_db(), payload, g.device, rt.clock.now())
+    announce_checkin(rt, result)
+    a = result.attendee
+    body = {
+        "status": result.status,
+        "message": greeting(result),
+        "id": a.id,
+        "code": a.code,
+        "qr_url": url_for("kiosk.code_qr", code=a.code),
+        "attendee": {
+            "display_name": a.display_name,
+            "civility": a.civility,
+            "first_name": a.first_name,
+            "last_name": a.last_name,
+            "organisation": a.organisation,
+            "function": a.function,
+        },
+    }
+    return json_response(body, 201)
+
+
+@bp.get("/qr/code/<code>.svg")
+def code_qr(code: str):
+    """The QR image of a code: it carries the code and nothing else."""
+    if not people.CODE.match(code):
+        abort(400, _("This is not an attendee code."))
+    image = qrcode.make(code, image_factory=qrcode.image.svg.SvgPathImage, border=2, box_size=10)
+    out = io.BytesIO()
+    image.save(out)
+    return Response(
+        out.getvalue(),
+        mimetype="image/svg+xml",
+        headers={"Cache-Control": "private, max-age=86400"},
+    )

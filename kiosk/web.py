@@ -1,0 +1,195 @@
+"""What views and socket handlers share: the Socket.IO server, the runtime, the database.
+
+Imported by views, handlers and the command service; imports none of them. The app
+factory (kiosk.app) fills these in; nothing here builds an app.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Flask, Response, current_app, g, render_template, request
+from flask.sessions import SecureCookieSessionInterface
+from flask_socketio import SocketIO
+from werkzeug.exceptions import HTTPException
+from werkzeug.http import dump_cookie
+
+from . import db as database
+from .checkin import FailureLimiter
+from .errors import Refusal
+from .i18n import gettext, language_in, select_locale
+from .live import CommandError, LiveStore, view
+from .schedule import Schedule
+
+socketio = SocketIO()
+
+
+class Runtime:
+    """What the whole app shares: the timetable, the clock and the secrets."""
+
+    def __init__(
+        self,
+        schedule: Schedule,
+        clock: Any,
+        organiser_token: str,
+        kiosk_token: str,
+        pool: database.Pool,
+    ):
+        self.pool = pool
+        self.schedule = schedule
+        self.clock = clock
+        self.organiser_token = organiser_token
+        self.kiosk_token = kiosk_token
+        # Unknown or malformed codes per kiosk device: in memory, as a slowdown only.
+        self.failures = FailureLimiter()
+        # What each room's screens were last sent (live.signature), so that the clock
+        # ticker pushes only what a command has not already pushed.
+        self.pushed: dict[str, tuple] = {}
+        # Set by a check-in; the ticker then pushes fresh counters to the organisers.
+        self.attendance_dirty = False
+
+    def room_view(self, db, room: str) -> dict[str, Any]:
+        store = LiveStore(db, self.schedule)
+        return view(self.schedule, store.state(room), self.clock.now(), self.clock.speed)
+
+    def all_rooms_boot(self, db) -> dict[str, Any]:
+        """What a page following every room (tablet, phones) starts from."""
+        return {
+            "rooms": [r.id for r in self.schedule.rooms],
+            "states": {r.id: self.room_view(db, r.id) for r in self.schedule.rooms},
+            "timezone": self.schedule.event.timezone,
+            "locale": str(select_locale()),
+        }
+
+
+def runtime() -> Runtime:
+    return current_app.extensions["kiosk"]
+
+
+def get_db():
+    """This request's connection, taken from the pool on first use, returned at teardown."""
+    db = g.get("db")  # each look-up through Flask's `g` proxy costs: one on the hot path
+    if db is None:
+        db = g.db = runtime().pool.take()
+    return db
+
+
+def release_db(exc: BaseException | None = None) -> None:
+    db = g.pop("db", None)
+    if db is not None:
+        runtime().pool.give_back(db)
+
+
+# --- refusals and errors: one JSON shape --------------------------------------------------
+
+
+def refusal_body(exc: Refusal) -> dict[str, Any]:
+    """A refusal as every client gets it: {"status", "error", "message"} and its details."""
+    body = {"status": exc.status, "error": exc.code, "message": exc.describe(gettext)}
+    body.update(exc.details())
+    if isinstance(exc, CommandError) and exc.state is not None:
+        # stale: the client catches up on what it missed
+        body["state"] = runtime().room_view(get_db(), exc.state.room)
+    return body
+
+
+def refusal_response(exc: Refusal):
+    """The errorhandler for Refusal: JSON for the API, a page for people."""
+    body = refusal_body(exc)
+    if request.path.startswith("/api/"):
+        return json_response(body, exc.status)
+    return render_template("error.html", code=exc.status, message=body["message"]), exc.status
+
+
+def http_error(exc: HTTPException):
+    """Werkzeug's errors (404, 405…) in the same shape; never a traceback."""
+    if request.path.startswith("/api/"):
+        code = exc.name.lower().replace(" ", "_")
+        return json_response(
+            {"status": exc.code, "error": code, "message": exc.description}, exc.code
+        )
+    return render_template("error.html", code=exc.code, message=exc.description), exc.code
+
+
+# jsonify goes through the app's JSON provider (a debug check, sorted keys, \u escapes):
+# a third of a scan's answer in-process. Answers here are plain dicts of JSON values.
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def json_response(body: dict[str, Any], status: int = 200) -> Response:
+    return Response(_encode(body), status, content_type="application/json")
+
+
+# --- what every response carries ---------------------------------------------------------
+
+# No inline script or style anywhere, so the policy can be strict: user text that slipped
+# through escaping still could not run.
+CSP = (
+    "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'self'"
+)
+
+
+class SiteHeaders:
+    """WSGI middleware: the security headers on every response, and ?lang= remembered.
+
+    Written at the WSGI level, appended to the header list as it goes out, rather than in
+    an after_request hook through werkzeug's Headers: on the check-in hot path the hook
+    and its header validation cost 12 µs a scan (measured), for constant strings.
+    A view may widen the policy by setting its own Content-Security-Policy (the kiosk's
+    WebAssembly decoder); it is then left as it is.
+    """
+
+    HEADERS = (
+        ("X-Content-Type-Options", "nosniff"),
+        # The organiser link carries the secret: never leak it in a Referer.
+        ("Referrer-Policy", "no-referrer"),
+    )
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        def start(status, headers, exc_info=None):
+            if not any(name == "Content-Security-Policy" for name, _value in headers):
+                headers.append(("Content-Security-Policy", CSP))
+            headers.extend(self.HEADERS)
+            asked = language_in(environ.get("QUERY_STRING", ""))
+            if asked:
+                cookie = dump_cookie("lang", asked, max_age=365 * 86400, samesite="Lax")
+                headers.append(("Set-Cookie", cookie))
+            return start_response(status, headers, exc_info)
+
+        return self.wsgi_app(environ, start)
+
+
+class CachedSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, without rebuilding the signer on every request.
+
+    Profiling the check-in endpoint showed the serializer's construction at 4 % of a
+    request; it depends only on the secret key, which never changes while serving.
+    """
+
+    _cached: tuple[Any, Any] | None = None
+
+    def get_signing_serializer(self, app: Flask):
+        if self._cached is None or self._cached[0] != app.secret_key:
+            self._cached = (app.secret_key, super().get_signing_serializer(app))
+        return self._cached[1]
+
+    def open_session(self, app: Flask, request):
+        # A kiosk or script sending its Bearer token has no cookie at all: looking for one
+        # parses the whole environ into headers and raises a KeyError (14 µs of a scan,
+        # measured). Without our cookie's name in the raw header, the session is new.
+        name = self.get_cookie_name(app)
+        if app.secret_key and name + "=" not in request.environ.get("HTTP_COOKIE", ""):
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session, response) -> None:
+        # The same request: an empty session nobody read or wrote has nothing to save,
+        # and Flask's own method looks up seven cookie settings before finding that out.
+        if not session and not session.modified and not session.accessed:
+            return
+        super().save_session(app, session, response)
