@@ -16,6 +16,7 @@ from .errors import Refusal
 from .schedule import Schedule, load
 from .web import (
     CachedSessionInterface,
+    JSONProvider,
     Runtime,
     SiteHeaders,
     http_error,
@@ -23,6 +24,10 @@ from .web import (
     release_db,
     socketio,
 )
+
+# The most a client may send in one HTTP body or one Socket.IO message. Engine.IO's own
+# default (1 MB) let one `join` naming a room 75,000 times stall the server.
+MAX_BODY = 64 * 1024
 
 _HERE = Path(__file__).resolve().parent
 # In a wheel, static/ and templates/ are copied into the package; in a source checkout
@@ -59,6 +64,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         # Pages of WAL at which a request's own write checkpoints. `kiosk serve` raises
         # it to a safety net: its background checkpointer does that work off the loop.
         WAL_AUTOCHECKPOINT=database.AUTOCHECKPOINT,
+        # Every body the app accepts is a few hundred bytes (a message is 280 characters);
+        # nothing is uploaded through the web.
+        MAX_CONTENT_LENGTH=MAX_BODY,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_HTTPONLY=True,
     )
@@ -83,6 +91,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     pool = database.Pool(app.config["DATABASE"], autocheckpoint=app.config["WAL_AUTOCHECKPOINT"])
     app.extensions["kiosk"] = Runtime(schedule, clock, token, kiosk_token, pool)
     app.session_interface = CachedSessionInterface()
+    app.json = JSONProvider(app)
 
     app.teardown_appcontext(release_db)
     app.register_error_handler(Refusal, refusal_response)
@@ -111,5 +120,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         # a ping every 4 s, answered within 5 s.
         ping_interval=4,
         ping_timeout=5,
+        max_http_buffer_size=MAX_BODY,
     )
     return app

@@ -138,8 +138,19 @@ def check_in(db: Database, code: Any, kiosk: str, now: dt.datetime) -> Result:
     return _already(db, from_row(row[:11]), row[11], row[12], kiosk, now)
 
 
+# SQLite's integers are 64-bit: a larger id in a URL cannot name anyone, and would make
+# the driver raise OverflowError.
+MAX_ID = 2**63 - 1
+
+
+def _known_id(attendee_id: int) -> None:
+    if not 0 < attendee_id <= MAX_ID:
+        raise CheckinError("invalid", N_("No attendee with this id."))
+
+
 def check_in_by_id(db: Database, attendee_id: int, by: str, now: dt.datetime) -> Result:
     """An organiser checks someone in by hand (lost QR code, name found in the list)."""
+    _known_id(attendee_id)
     with transaction(db):
         attendee = people.get(db, attendee_id)
         if attendee is None:
@@ -152,6 +163,7 @@ def undo(db: Database, attendee_id: int, by: str, reason: Any, now: dt.datetime)
     if not isinstance(reason, str) or not reason.strip():
         raise CheckinError("invalid", N_("Say why the check-in is undone."))
     reason = " ".join(reason.split())[:200]
+    _known_id(attendee_id)
     with transaction(db):
         undone = db.execute(
             "UPDATE attendees SET checked_in_at = NULL, checked_in_by = NULL, "

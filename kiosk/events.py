@@ -62,6 +62,10 @@ def on_join(data: Any) -> dict[str, Any]:
     rooms = []
     if isinstance(data, dict):
         rooms = data.get("rooms") if "rooms" in data else [data.get("room")]
+    # More names than the event has rooms is a mistake or an attack: refused before any
+    # work, as each room costs a state computed and sent.
+    if isinstance(rooms, list) and len(rooms) > len(rt.schedule.rooms):
+        raise Refusal("invalid", N_("Too many rooms."))
     if (
         not isinstance(rooms, list)
         or not rooms
@@ -69,7 +73,7 @@ def on_join(data: Any) -> dict[str, Any]:
     ):
         raise Refusal("not_found", N_("Unknown room."))
     db = get_db()
-    for room in rooms:
+    for room in dict.fromkeys(rooms):  # each once, in the order asked
         join_room(channel(room))
         emit("state", rt.room_view(db, room))
     return {"ok": True}

@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from flask import Flask, Response, current_app, g, render_template, request
+from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SecureCookieSessionInterface
 from flask_socketio import SocketIO
 from werkzeug.exceptions import HTTPException
@@ -119,6 +120,16 @@ _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 def json_response(body: dict[str, Any], status: int = 200) -> Response:
     return Response(_encode(body), status, content_type="application/json")
+
+
+class JSONProvider(DefaultJSONProvider):
+    """Flask's JSON, where nesting too deep to parse is bad JSON (400), not a crash (500)."""
+
+    def loads(self, s, **kwargs):
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
 
 
 # --- what every response carries ---------------------------------------------------------
