@@ -74,6 +74,13 @@ def test_tapping_next_on_the_tablet_changes_the_screen_without_reload(browser, s
     expect(screen.locator("#message")).to_have_text("ℹ Merci de regagner vos places")
     tablet.locator('button[data-delay="5"]').click()
     expect(screen.locator(".block-head .delay")).to_have_text("Retard de 5 min")
+    # Held in session 3: only what comes after it moves, as the server projects it.
+    conclusions = tablet.locator('.o-block[data-block="conclusions"] time')
+    expect(conclusions).to_have_text("16 h 35")
+    expect(conclusions).to_have_class("moved")
+    held = tablet.locator('.o-block[data-block="session-3"] time')
+    expect(held).to_have_text("14 h 30")
+    expect(held).not_to_have_class("moved")
     assert page_errors == []
 
 
@@ -219,4 +226,13 @@ def test_phone_programme_highlights_the_current_speaker_live(browser, server, pa
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= 390
     phone.screenshot(path=ARTIFACTS / "programme-390x844.png")
+    # A delay moves every later start, as the server projects it; the printed one stays.
+    server.post("/api/rooms/lamartine/delay", {"minutes": 10})
+    later = phone.locator("#block-session-2 time[data-start]")
+    expect(later).to_have_text("11 h 25")
+    expect(later).to_have_class("moved")
+    assert later.get_attribute("title") == "au lieu de 11 h 15"
+    now = phone.locator("#block-session-1 time[data-start]")
+    expect(now).to_have_text("10 h 00")
+    expect(now).not_to_have_class("moved")
     assert page_errors == []

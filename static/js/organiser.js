@@ -55,7 +55,6 @@
       : "";
     $("delay").textContent = s.delay_minutes ? delayText(s.delay_minutes) : t.on_time;
     $("current-message").textContent = s.message ? `✉ ${s.message}` : "";
-    const nextStart = s.next ? Date.parse(s.next.planned_start) : Infinity;
     for (const block of document.querySelectorAll(".o-block")) {
       const mine = block.dataset.room === room;
       block.hidden = !mine;
@@ -68,10 +67,10 @@
         if (current) turn.setAttribute("aria-current", "true");
         else turn.removeAttribute("aria-current");
       }
+      // The server says which starts the announced delay moves, and where to.
       const time = block.querySelector("time[data-start]");
-      const planned = Date.parse(time.dataset.start);
-      const moved = s.delay_minutes && planned >= nextStart;
-      time.textContent = hm(moved ? planned + s.delay_minutes * 60000 : planned);
+      const moved = s.projected[block.dataset.block];
+      time.textContent = hm(Date.parse(moved ? moved.start : time.dataset.start));
       time.classList.toggle("moved", Boolean(moved));
     }
     for (const frame of document.querySelectorAll(".frame")) {
