@@ -1,5 +1,5 @@
 /* Shared by the screen, tablet and phone pages: the socket link, the server clock,
-   time formatting in the event's zone, and the timetable logic used while offline.
+   time formatting in the event's zone, and the timeline a screen follows while offline.
    Every piece of user text goes into the page through textContent, never as HTML. */
 "use strict";
 
@@ -52,41 +52,25 @@ const Kiosk = (() => {
     return node;
   }
 
-  const minutes = (n) => n * 60000;
-
-  function shifted(block, delay) {
-    return Object.assign({}, block, {
-      planned_start: block.start,
-      start: new Date(Date.parse(block.start) + minutes(delay)).toISOString(),
-      end: new Date(Date.parse(block.end) + minutes(delay)).toISOString(),
-    });
-  }
-
-  /* The same rule as kiosk/live.py locate(): used only while the link is down, so a
-     screen in auto mode keeps following the timetable it already has. */
-  function followTimetable(state, blocks, now) {
-    const moment = now - minutes(state.delay_minutes);
-    let previous = null;
-    for (let i = 0; i < blocks.length; i++) {
-      const b = blocks[i];
-      const following = blocks[i + 1] || null;
-      const next = (x) => (x ? shifted(x, state.delay_minutes) : null);
-      if (moment < Date.parse(b.start)) {
-        return Object.assign({}, state, {
-          phase: previous ? "break" : "before", session: null, speaker: null,
-          turn_index: null, next: next(b),
-        });
-      }
-      if (moment < Date.parse(b.end)) {
-        return Object.assign({}, state, {
-          phase: b.kind === "break" ? "break" : "session", session: b, speaker: null,
-          turn_index: null, next: next(following),
-        });
-      }
-      previous = b;
-    }
+  /* While the link is down, what the screen shows now: the server's timeline says what
+     auto mode shows from each coming boundary (empty in manual mode, which holds), and
+     this only picks the entry the clock has reached and fills in the blocks from the
+     printed ones the page booted with, moved where `projected` says, exactly as the
+     server sends them. No rule about times is decided here. */
+  function followTimeline(state, blocks, now) {
+    let entry = null;
+    for (const e of state.timeline) if (Date.parse(e.at) <= now) entry = e;
+    if (!entry) return state;
+    const printed = (id) => {
+      const block = blocks.find((b) => b.id === id);
+      return Object.assign({}, block, { planned_start: block.start, planned_end: block.end });
+    };
     return Object.assign({}, state, {
-      phase: "after", session: null, speaker: null, turn_index: null, next: null,
+      phase: entry.phase,
+      session: entry.session ? printed(entry.session) : null,
+      speaker: null,
+      turn_index: null,
+      next: entry.next ? Object.assign(printed(entry.next), state.projected[entry.next]) : null,
     });
   }
 
@@ -132,6 +116,6 @@ const Kiosk = (() => {
     });
   }
 
-  return { boot, t, clock, hm, fill, el, connect, followTimetable, delayText, vipText,
+  return { boot, t, clock, hm, fill, el, connect, followTimeline, delayText, vipText,
            keepAwake };
 })();
