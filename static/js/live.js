@@ -1,11 +1,13 @@
-/* Shared by the screen, tablet and phone pages: the socket link, the server clock,
-   time formatting in the event's zone, and the timeline a screen follows while offline.
+/* Shared by every page (screen, tablet, phone, arrivals, kiosk): the socket link, the
+   server clock, time formatting in the event's zone, the timeline a screen follows while
+   offline, JSON requests with the CSRF token, and the toast and VIP alert of organisers.
    Every piece of user text goes into the page through textContent, never as HTML. */
 "use strict";
 
 const Kiosk = (() => {
+  const $ = (id) => document.getElementById(id);
   const readJSON = (id) => {
-    const node = document.getElementById(id);
+    const node = $(id);
     return node ? JSON.parse(node.textContent) : {};
   };
   const boot = readJSON("boot");
@@ -74,6 +76,37 @@ const Kiosk = (() => {
     });
   }
 
+  /* Pages that change something (tablet, arrivals, kiosk) carry their session's CSRF
+     token in a meta tag; the API wants it back in a header. */
+  const csrfMeta = document.querySelector('meta[name="csrf-token"]');
+  const csrf = csrfMeta ? csrfMeta.content : null;
+
+  /* A JSON request with the session cookie and CSRF token. Resolves to the answer's
+     status and JSON body; rejects when the server does not answer in JSON. */
+  async function request(method, url, body) {
+    const headers = { "Content-Type": "application/json" };
+    if (csrf) headers["X-CSRF-Token"] = csrf;
+    const response = await fetch(url, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "same-origin",
+    });
+    return { ok: response.ok, status: response.status, data: await response.json() };
+  }
+
+  /* A one-line answer in the page's #toast: `kind` ("ok" or "error") colours it, and
+     with `seconds` it clears itself, so an old answer is not read as the latest. */
+  let toastTimer = null;
+  function toast(text, kind, seconds) {
+    const box = $("toast");
+    box.textContent = text;
+    if (kind) box.dataset.kind = kind;
+    else delete box.dataset.kind;
+    clearTimeout(toastTimer);
+    if (seconds) toastTimer = setTimeout(() => { box.textContent = ""; }, seconds * 1000);
+  }
+
   /* Connect, join the rooms, and get the full state now and after every change.
      socket.io reconnects by itself; on each reconnection the page joins again and
      so resyncs, whatever it missed. */
@@ -104,6 +137,13 @@ const Kiosk = (() => {
     return fill(t.pair, { label: `★ ${t.vip_arrival}`, value: `${v.display_name}${what} (${when})` });
   }
 
+  /* The organisers' pages announce a VIP's arrival at the welcome desk in #vip-alert. */
+  function showVip(v) {
+    const box = $("vip-alert");
+    box.textContent = vipText(v);
+    box.hidden = false;
+  }
+
   /* A room screen or a kiosk tablet must not go to sleep during the day. Best effort:
      browsers grant the wake lock on https:// or localhost only, and drop it when the page
      is hidden, so it is asked for again whenever the page comes back. */
@@ -116,6 +156,6 @@ const Kiosk = (() => {
     });
   }
 
-  return { boot, t, clock, hm, fill, el, connect, followTimeline, delayText, vipText,
-           keepAwake };
+  return { $, boot, t, clock, hm, fill, el, request, toast, connect, followTimeline,
+           delayText, showVip, keepAwake };
 })();

@@ -3,9 +3,9 @@
 "use strict";
 
 (() => {
-  const { boot, t, hm, fill, el, connect, delayText } = Kiosk;
-  const status = document.getElementById("status");
-  const offline = document.getElementById("offline");
+  const { $, boot, t, hm, fill, el, connect, delayText } = Kiosk;
+  const status = $("status");
+  const offline = $("offline");
   const states = Object.assign({}, boot.states);
   let scrolled = false;
 

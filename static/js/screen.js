@@ -3,12 +3,12 @@
 "use strict";
 
 (() => {
-  const { boot, t, clock, hm, fill, el, connect, followTimeline, delayText } = Kiosk;
-  const main = document.getElementById("main");
-  const nextBox = document.getElementById("next");
-  const clockBox = document.getElementById("clock");
-  const messageBox = document.getElementById("message");
-  const offline = document.getElementById("offline");
+  const { $, boot, t, clock, hm, fill, el, connect, followTimeline, delayText } = Kiosk;
+  const main = $("main");
+  const nextBox = $("next");
+  const clockBox = $("clock");
+  const messageBox = $("message");
+  const offline = $("offline");
   let served = boot.state;  // the server's last word, which the offline screen follows
   let online = false;
   let shown = "";
