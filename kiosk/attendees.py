@@ -89,6 +89,8 @@ CIVILITIES = {
     "s.e. m.": "S.E. M.",
     "s.e. mme": "S.E. Mme",
 }
+# What the kiosk's walk-in form offers, in this order; each is a value of CIVILITIES.
+CIVILITY_CHOICES = ("Mme", "M.", "Mx", "Dr", "Pr", "Me")
 # Functions that make a guest a VIP whose arrival the organisers want to know at once.
 VIP_FUNCTION = re.compile(
     r"\b(ministre|secretaire d etat|depute|deputee|senateur|senatrice|maire|ambassadeur|"

@@ -90,6 +90,8 @@ def kiosk():
         "kiosk.html",
         csrf=csrf_token(),
         categories=categories(),
+        limits=people.LIMITS,
+        civilities=people.CIVILITY_CHOICES,
         schedule=runtime().schedule,
         boot={"timezone": runtime().schedule.event.timezone, "locale": str(get_locale())},
     )
