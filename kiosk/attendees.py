@@ -89,7 +89,7 @@ CIVILITIES = {
     "s.e. m.": "S.E. M.",
     "s.e. mme": "S.E. Mme",
 }
-# What the walk-in form offers, in this order.
+# What the kiosk's walk-in form offers, in this order; each is a value of CIVILITIES.
 CIVILITY_CHOICES = ("Mme", "M.", "Mx", "Dr", "Pr", "Me")
 # Functions that make a guest a VIP whose arrival the organisers want to know at once.
 VIP_FUNCTION = re.compile(

@@ -258,6 +258,46 @@ def drift_minutes(block: Block, now: dt.datetime) -> int:
     return 0
 
 
+def projected(
+    blocks: tuple[Block, ...], following: Block | None, shift: dt.timedelta
+) -> dict[str, dict[str, str]]:
+    """Where the delay puts the blocks still to come: `following` and every later one.
+
+    The block on now keeps its printed times (the audience knows them), so with no delay,
+    or nothing left to come, nothing moves and the mapping is empty.
+    """
+    if not shift or following is None:
+        return {}
+    return {
+        b.id: {"start": (b.start + shift).isoformat(), "end": (b.end + shift).isoformat()}
+        for b in blocks[blocks.index(following) :]
+    }
+
+
+def timeline(
+    blocks: tuple[Block, ...], now: dt.datetime, shift: dt.timedelta
+) -> list[dict[str, Any]]:
+    """What auto mode will show from each boundary of the day still to come, in order.
+
+    A screen that loses its link replays this list instead of re-deriving the rules: the
+    entries come from locate(), and `at` is the real moment (the printed one plus delay).
+    """
+    out = []
+    for boundary in sorted({t for b in blocks for t in (b.start, b.end)}):
+        if boundary + shift <= now:
+            continue
+        where = locate(blocks, boundary)
+        out.append(
+            {
+                "at": (boundary + shift).isoformat(),
+                "phase": where.phase,
+                "session": where.current.id if where.current else None,
+                "next": where.following.id if where.following else None,
+            }
+        )
+    return out
+
+
 def view(
     schedule: Schedule, state: RoomState, now: dt.datetime, clock_speed: float = 1.0
 ) -> dict[str, Any]:
@@ -301,6 +341,9 @@ def view(
         "turn_index": turn_index,
         "speaker": speaker,
         "next": _block_json(where.following, shift) if where.following else None,
+        "projected": projected(blocks, where.following, shift),
+        # Manual mode holds whatever the clock says, so there is nothing to follow.
+        "timeline": timeline(blocks, now, shift) if mode == "auto" else [],
     }
 
 

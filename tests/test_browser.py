@@ -74,6 +74,13 @@ def test_tapping_next_on_the_tablet_changes_the_screen_without_reload(browser, s
     expect(screen.locator("#message")).to_have_text("ℹ Merci de regagner vos places")
     tablet.locator('button[data-delay="5"]').click()
     expect(screen.locator(".block-head .delay")).to_have_text("Retard de 5 min")
+    # Held in session 3: only what comes after it moves, as the server projects it.
+    conclusions = tablet.locator('.o-block[data-block="conclusions"] time')
+    expect(conclusions).to_have_text("16 h 35")
+    expect(conclusions).to_have_class("moved")
+    held = tablet.locator('.o-block[data-block="session-3"] time')
+    expect(held).to_have_text("14 h 30")
+    expect(held).not_to_have_class("moved")
     assert page_errors == []
 
 
@@ -206,6 +213,62 @@ def test_offline_screen_in_auto_mode_keeps_following_the_timetable(browser, tmp_
     expect(screen.locator(".next-what")).to_contain_text("Session 2")
 
 
+def test_offline_screen_with_a_delay_announces_the_projected_start(browser, tmp_path, page_errors):
+    from playwright.sync_api import expect
+
+    from .conftest import free_port
+
+    # Ten minutes late, session 1 ends at 11:10: from 11:05 at ×60 that is five real seconds
+    # after the server starts, and the pause comes while the screen is on its own.
+    srv = Server(tmp_path / "kiosk.db", free_port(), "2023-07-03T11:05", speed=60).start()
+    assert srv.post("/api/rooms/lamartine/delay", {"minutes": 10}).ok
+    screen = open_page(browser, srv.url + "/screen/lamartine", page_errors, 1280, 720)
+    expect(screen.locator(".block-head .label")).to_have_text("Session 1")
+    assert srv.state()["phase"] == "session"  # the pause must not come from the server
+    srv.kill()
+    expect(screen.locator("#offline")).to_be_visible(timeout=10_000)
+    expect(screen.locator(".big-word")).to_have_text("Pause", timeout=15_000)
+    expect(screen.locator(".next-when")).to_have_text("Reprise à 11 h 25")
+    expect(screen.locator(".next-planned")).to_have_text("au lieu de 11 h 15")
+    expect(screen.locator(".pause .delay")).to_have_text("Retard de 10 min")
+    ARTIFACTS.mkdir(exist_ok=True)
+    screen.screenshot(path=ARTIFACTS / "screen-offline-delay-1280x720.png")
+    assert page_errors == []
+
+
+# What a new state always carries afresh: its own moment, and what is still to come.
+RECOMPUTED = ("server_time", "timeline", "projected")
+
+
+def test_offline_screen_builds_what_the_server_sends_at_each_timeline_entry(
+    browser, server, page_errors
+):
+    """live.js followTimeline(), run in the page, against view() at each entry's moment."""
+    import datetime as dt
+
+    from kiosk.live import RoomState, view
+
+    schedule = load()
+    screen = open_page(browser, server.url + "/screen/lamartine", page_errors, 1280, 720)
+    follow = "([s, now]) => Kiosk.followTimeline(s, Kiosk.boot.blocks, now)"
+    for delay, hhmm in [(0, "07:00"), (0, "10:20"), (15, "10:20"), (-10, "13:30")]:
+        state = RoomState("lamartine", version=3, delay_minutes=delay, message="Bienvenue")
+        data = view(schedule, state, at(hhmm))
+        # before the first boundary to come, the screen keeps what the server sent
+        assert screen.evaluate(follow, [data, at(hhmm).timestamp() * 1000]) == data
+        for entry in data["timeline"]:
+            moment = dt.datetime.fromisoformat(entry["at"])
+            there = view(schedule, state, moment)
+            offline = screen.evaluate(follow, [data, moment.timestamp() * 1000 + 30_000])
+            for key in RECOMPUTED:
+                del offline[key], there[key]
+            assert offline == there, (delay, hhmm, entry)
+    # manual mode holds: the timeline is empty and nothing changes, whatever the clock
+    held = view(schedule, RoomState("lamartine", 2, "manual", "session-1", 1), at("10:20"))
+    assert screen.evaluate(follow, [held, at("16:00").timestamp() * 1000]) == held
+    assert page_errors == []
+
+
 def test_phone_programme_highlights_the_current_speaker_live(browser, server, page_errors):
     from playwright.sync_api import expect
 
@@ -219,4 +282,13 @@ def test_phone_programme_highlights_the_current_speaker_live(browser, server, pa
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= 390
     phone.screenshot(path=ARTIFACTS / "programme-390x844.png")
+    # A delay moves every later start, as the server projects it; the printed one stays.
+    server.post("/api/rooms/lamartine/delay", {"minutes": 10})
+    later = phone.locator("#block-session-2 time[data-start]")
+    expect(later).to_have_text("11 h 25")
+    expect(later).to_have_class("moved")
+    assert later.get_attribute("title") == "au lieu de 11 h 15"
+    now = phone.locator("#block-session-1 time[data-start]")
+    expect(now).to_have_text("10 h 00")
+    expect(now).not_to_have_class("moved")
     assert page_errors == []

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from kiosk import db as database
-from kiosk.attendees import import_csv
+from kiosk.attendees import CIVILITIES, CIVILITY_CHOICES, LIMITS, import_csv
 
 from .conftest import KIOSK_TOKEN, TOKEN, at
 from .fakecamera import qr_y4m
@@ -110,6 +110,15 @@ def test_walk_in_from_the_form_to_the_printable_badge(playwright, server):
         page.goto(kiosk_url(server))
         page.get_by_role("button", name="Pas de QR code ?").click()
         form = page.locator("#walk-in-form")
+        # The form offers what the server accepts, and stops typing where it would refuse.
+        options = form.locator('select[name="civility"] option').all_text_contents()
+        assert options == ["—", "Mme", "M.", "Mx", "Dr", "Pr", "Me"]
+        assert options[1:] == [CIVILITIES[c.casefold()] for c in CIVILITY_CHOICES]
+        maxlengths = {
+            name: int(form.locator(f'input[name="{name}"]').get_attribute("maxlength"))
+            for name in LIMITS
+        }
+        assert maxlengths == LIMITS
         form.locator('select[name="civility"]').select_option("M.")
         form.locator('input[name="first_name"]').fill("Gregory")
         form.locator('input[name="last_name"]').fill("Dupont")

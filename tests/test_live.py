@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -9,7 +10,7 @@ import sys
 import pytest
 
 from kiosk import db as database
-from kiosk.live import CommandError, LiveStore, RoomState, view
+from kiosk.live import CommandError, LiveStore, RoomState, signature, view
 
 from .conftest import at
 
@@ -270,3 +271,162 @@ def test_unknown_room_and_command(store):
     with pytest.raises(CommandError) as error:
         store.perform(ROOM, "explode", {}, at("10:20"))
     assert error.value.code == "not_found"
+
+
+# --- projected times and the timeline a screen follows offline ------------------------
+
+
+def test_projected_times_move_the_next_block_and_every_later_one(schedule):
+    data = view(schedule, RoomState(ROOM, delay_minutes=10), at("10:20"))
+    assert data["projected"] == {
+        "session-2": {"start": "2023-07-03T11:25:00+02:00", "end": "2023-07-03T12:55:00+02:00"},
+        "pause-dejeuner": {
+            "start": "2023-07-03T13:10:00+02:00",
+            "end": "2023-07-03T14:40:00+02:00",
+        },
+        "session-3": {"start": "2023-07-03T14:40:00+02:00", "end": "2023-07-03T16:10:00+02:00"},
+        "conclusions": {
+            "start": "2023-07-03T16:40:00+02:00",
+            "end": "2023-07-03T17:25:00+02:00",
+        },
+    }
+    # the block on now (session 1) keeps its printed times; `next` agrees with the mapping
+    assert data["next"]["start"] == data["projected"]["session-2"]["start"]
+    early = view(schedule, RoomState(ROOM, delay_minutes=-5), at("16:10"))
+    assert early["projected"] == {
+        "conclusions": {"start": "2023-07-03T16:25:00+02:00", "end": "2023-07-03T17:10:00+02:00"}
+    }
+
+
+def test_projected_times_in_manual_mode_follow_the_held_block(store, schedule):
+    run(store, "goto", session="session-3", turn=0)
+    state = run(store, "delay", minutes=10)
+    assert view(schedule, state, at("10:20"))["projected"] == {
+        "conclusions": {"start": "2023-07-03T16:40:00+02:00", "end": "2023-07-03T17:25:00+02:00"}
+    }
+
+
+@pytest.mark.parametrize(
+    ("delay", "hhmm", "held"),
+    [
+        (0, "10:20", None),  # on time: nothing moves
+        (0, "10:20", "session-3"),
+        (10, "16:45", None),  # the last block: nothing left to move
+        (10, "18:00", None),  # the day is over
+        (10, "10:20", "conclusions"),
+    ],
+)
+def test_nothing_is_projected_when_nothing_moves(schedule, delay, hhmm, held):
+    mode, turn = ("manual", 0) if held else ("auto", None)
+    state = RoomState(ROOM, mode=mode, block_id=held, turn_index=turn, delay_minutes=delay)
+    assert view(schedule, state, at(hhmm))["projected"] == {}
+
+
+def entries(data):
+    """The timeline as (HH:MM, phase, session, next), for reading."""
+    return [(e["at"][11:16], e["phase"], e["session"], e["next"]) for e in data["timeline"]]
+
+
+AFTERNOON = [
+    ("14:30", "session", "session-3", "conclusions"),
+    ("16:00", "break", None, "conclusions"),
+    ("16:30", "session", "conclusions", None),
+    ("17:15", "after", None, None),
+]
+FROM_LUNCH = [
+    ("12:45", "break", None, "pause-dejeuner"),
+    ("13:00", "break", "pause-dejeuner", "session-3"),
+    *AFTERNOON,
+]
+FROM_SESSION_2 = [("11:15", "session", "session-2", "pause-dejeuner"), *FROM_LUNCH]
+
+
+@pytest.mark.parametrize(
+    ("hhmm", "expected"),
+    [
+        (
+            "07:00",
+            [
+                ("08:30", "break", "accueil", "ouverture"),
+                ("09:00", "session", "ouverture", "session-1"),
+                ("10:00", "session", "session-1", "session-2"),
+                ("11:00", "break", None, "session-2"),
+                *FROM_SESSION_2,
+            ],
+        ),
+        ("10:20", [("11:00", "break", None, "session-2"), *FROM_SESSION_2]),
+        ("11:05", FROM_SESSION_2),  # in the unprinted pause
+        ("11:15", FROM_LUNCH),  # a boundary reached is no longer to come
+        ("16:40", [("17:15", "after", None, None)]),
+        ("17:15", []),
+        ("18:00", []),
+    ],
+)
+def test_timeline_lists_what_auto_mode_shows_at_each_coming_boundary(schedule, hhmm, expected):
+    assert entries(show(schedule, RoomState(ROOM), hhmm)) == expected
+
+
+def test_timeline_moves_with_the_delay(schedule):
+    data = view(schedule, RoomState(ROOM, delay_minutes=15), at("13:30"))
+    assert entries(data) == [
+        ("14:45", "session", "session-3", "conclusions"),
+        ("16:15", "break", None, "conclusions"),
+        ("16:45", "session", "conclusions", None),
+        ("17:30", "after", None, None),
+    ]
+    assert data["timeline"][0]["at"] == "2023-07-03T14:45:00+02:00"
+
+
+def test_timeline_is_empty_in_manual_mode(store, schedule):
+    state = run(store, "goto", session="session-1", turn=1)
+    assert view(schedule, state, at("10:20"))["timeline"] == []
+    state = run(store, "delay", minutes=10)
+    assert view(schedule, state, at("10:20"))["timeline"] == []
+    assert view(schedule, run(store, "auto"), at("10:20"))["timeline"] != []
+
+
+def offline_screen(data, blocks, entry):
+    """What static/js/live.js followTimeline() builds from a timeline entry: the printed
+    block JSON the screen page boots with, and the projected times for what comes next."""
+
+    def printed(block_id):
+        block = dict(blocks[block_id])
+        return {**block, "planned_start": block["start"], "planned_end": block["end"]}
+
+    following = None
+    if entry["next"]:
+        following = {**printed(entry["next"]), **data["projected"].get(entry["next"], {})}
+    return {
+        **data,
+        "phase": entry["phase"],
+        "session": printed(entry["session"]) if entry["session"] else None,
+        "next": following,
+        "speaker": None,
+        "turn_index": None,
+    }
+
+
+# What a new state always carries afresh: its own moment, and what is still to come.
+RECOMPUTED = ("server_time", "timeline", "projected")
+
+
+@pytest.mark.parametrize("delay", [0, 15, -10])
+@pytest.mark.parametrize("hhmm", ["07:00", "10:20", "11:05", "13:30"])
+def test_each_timeline_entry_is_what_the_server_shows_at_that_moment(schedule, hhmm, delay):
+    state = RoomState(ROOM, version=4, delay_minutes=delay, message="Bienvenue")
+    data = view(schedule, state, at(hhmm))
+    blocks = {b.id: b.to_json() for b in schedule.blocks_in(ROOM)}  # as the screen page boots
+    assert data["timeline"]
+    for entry in data["timeline"]:
+        moment = dt.datetime.fromisoformat(entry["at"])
+        there = view(schedule, state, moment)
+        assert summary(there) == (entry["phase"], entry["session"], None, entry["next"])
+        offline = offline_screen(data, blocks, entry)
+        for key in RECOMPUTED:
+            del offline[key], there[key]
+        assert offline == there
+        # The moment before, the entry is still to come and the screen shows something
+        # else: the clock ticker's signature() changes, so online screens get a push.
+        before = view(schedule, state, moment - dt.timedelta(seconds=1))
+        assert before["timeline"][0] == entry
+        assert signature(before) != signature(view(schedule, state, moment))

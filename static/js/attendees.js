@@ -3,9 +3,7 @@
 "use strict";
 
 (() => {
-  const { boot, t, hm, el, fill } = Kiosk;
-  const $ = (id) => document.getElementById(id);
-  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const { $, boot, t, hm, el, fill, request, toast, showVip } = Kiosk;
   let searchTimer = null;
 
   function renderCounters(stats) {
@@ -35,20 +33,6 @@
     document.body.dataset.checkedIn = stats.checked_in;
   }
 
-  function toast(text) {
-    $("toast").textContent = text;
-  }
-
-  async function call(method, url, body) {
-    const response = await fetch(url, {
-      method,
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-      body: body ? JSON.stringify(body) : undefined,
-      credentials: "same-origin",
-    });
-    return { ok: response.ok, data: await response.json() };
-  }
-
   function renderPeople(list) {
     const ul = $("people");
     ul.replaceChildren();
@@ -66,9 +50,9 @@
         if (p.checked_in_at) {
           const reason = window.prompt(t.undo_reason);
           if (!reason) return;
-          result = await call("POST", `/api/attendees/${p.id}/undo`, { reason });
+          result = await request("POST", `/api/attendees/${p.id}/undo`, { reason });
         } else {
-          result = await call("POST", `/api/attendees/${p.id}/checkin`, {});
+          result = await request("POST", `/api/attendees/${p.id}/checkin`, {});
         }
         toast(result.ok ? `✓ ${result.data.message || t.sent}` : `⚠ ${result.data.message}`);
         search();
@@ -80,7 +64,7 @@
 
   async function search() {
     const q = $("q").value;
-    const { ok, data } = await call("GET", `/api/attendees?q=${encodeURIComponent(q)}`);
+    const { ok, data } = await request("GET", `/api/attendees?q=${encodeURIComponent(q)}`);
     if (ok) renderPeople(data.attendees);
   }
 
@@ -88,12 +72,6 @@
     clearTimeout(searchTimer);
     searchTimer = setTimeout(search, 200);
   });
-
-  function showVip(v) {
-    const box = $("vip-alert");
-    box.textContent = Kiosk.vipText(v);
-    box.hidden = false;
-  }
 
   renderCounters(boot.attendance);
   search();

@@ -5,9 +5,7 @@
 "use strict";
 
 (() => {
-  const { t } = Kiosk;
-  const $ = (id) => document.getElementById(id);
-  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const { $, t, request } = Kiosk;
   const sections = ["scan", "result", "walk-in", "badge"];
   const RESULT_SECONDS = { checked_in: 4, already_checked_in: 5 };
   let view = "scan";
@@ -21,15 +19,6 @@
     for (const id of sections) $(id).hidden = id !== name;
     document.body.dataset.view = name;
     if (name === "scan") $("code").focus();
-  }
-
-  function post(url, body) {
-    return fetch(url, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-      body: JSON.stringify(body),
-      credentials: "same-origin",
-    }).then(async (response) => ({ status: response.status, data: await response.json() }));
   }
 
   const ICONS = { checked_in: "✓", already_checked_in: "ℹ", unknown: "✗", invalid: "✗",
@@ -54,7 +43,7 @@
     lastAt = Date.now();
     busy = true;
     try {
-      const { data } = await post("/api/checkin", { code });
+      const { data } = await request("POST", "/api/checkin", { code });
       answer(data.status || "error", data.message || t.error);
     } catch (err) {
       answer("error", t.network_error);
@@ -93,7 +82,7 @@
       "category", "email"]) body[field] = form.elements[field].value;
     busy = true;
     try {
-      const { status, data } = await post("/api/attendees", body);
+      const { status, data } = await request("POST", "/api/attendees", body);
       if (status === 201) {
         const a = data.attendee;
         $("badge-welcome").textContent = data.message;

@@ -1,11 +1,13 @@
-/* Shared by the screen, tablet and phone pages: the socket link, the server clock,
-   time formatting in the event's zone, and the timetable logic used while offline.
+/* Shared by every page (screen, tablet, phone, arrivals, kiosk): the socket link, the
+   server clock, time formatting in the event's zone, the timeline a screen follows while
+   offline, JSON requests with the CSRF token, and the toast and VIP alert of organisers.
    Every piece of user text goes into the page through textContent, never as HTML. */
 "use strict";
 
 const Kiosk = (() => {
+  const $ = (id) => document.getElementById(id);
   const readJSON = (id) => {
-    const node = document.getElementById(id);
+    const node = $(id);
     return node ? JSON.parse(node.textContent) : {};
   };
   const boot = readJSON("boot");
@@ -52,42 +54,57 @@ const Kiosk = (() => {
     return node;
   }
 
-  const minutes = (n) => n * 60000;
-
-  function shifted(block, delay) {
-    return Object.assign({}, block, {
-      planned_start: block.start,
-      start: new Date(Date.parse(block.start) + minutes(delay)).toISOString(),
-      end: new Date(Date.parse(block.end) + minutes(delay)).toISOString(),
+  /* While the link is down, what the screen shows now: the server's timeline says what
+     auto mode shows from each coming boundary (empty in manual mode, which holds), and
+     this only picks the entry the clock has reached and fills in the blocks from the
+     printed ones the page booted with, moved where `projected` says, exactly as the
+     server sends them. No rule about times is decided here. */
+  function followTimeline(state, blocks, now) {
+    let entry = null;
+    for (const e of state.timeline) if (Date.parse(e.at) <= now) entry = e;
+    if (!entry) return state;
+    const printed = (id) => {
+      const block = blocks.find((b) => b.id === id);
+      return Object.assign({}, block, { planned_start: block.start, planned_end: block.end });
+    };
+    return Object.assign({}, state, {
+      phase: entry.phase,
+      session: entry.session ? printed(entry.session) : null,
+      speaker: null,
+      turn_index: null,
+      next: entry.next ? Object.assign(printed(entry.next), state.projected[entry.next]) : null,
     });
   }
 
-  /* The same rule as kiosk/live.py locate(): used only while the link is down, so a
-     screen in auto mode keeps following the timetable it already has. */
-  function followTimetable(state, blocks, now) {
-    const moment = now - minutes(state.delay_minutes);
-    let previous = null;
-    for (let i = 0; i < blocks.length; i++) {
-      const b = blocks[i];
-      const following = blocks[i + 1] || null;
-      const next = (x) => (x ? shifted(x, state.delay_minutes) : null);
-      if (moment < Date.parse(b.start)) {
-        return Object.assign({}, state, {
-          phase: previous ? "break" : "before", session: null, speaker: null,
-          turn_index: null, next: next(b),
-        });
-      }
-      if (moment < Date.parse(b.end)) {
-        return Object.assign({}, state, {
-          phase: b.kind === "break" ? "break" : "session", session: b, speaker: null,
-          turn_index: null, next: next(following),
-        });
-      }
-      previous = b;
-    }
-    return Object.assign({}, state, {
-      phase: "after", session: null, speaker: null, turn_index: null, next: null,
+  /* Pages that change something (tablet, arrivals, kiosk) carry their session's CSRF
+     token in a meta tag; the API wants it back in a header. */
+  const csrfMeta = document.querySelector('meta[name="csrf-token"]');
+  const csrf = csrfMeta ? csrfMeta.content : null;
+
+  /* A JSON request with the session cookie and CSRF token. Resolves to the answer's
+     status and JSON body; rejects when the server does not answer in JSON. */
+  async function request(method, url, body) {
+    const headers = { "Content-Type": "application/json" };
+    if (csrf) headers["X-CSRF-Token"] = csrf;
+    const response = await fetch(url, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "same-origin",
     });
+    return { ok: response.ok, status: response.status, data: await response.json() };
+  }
+
+  /* A one-line answer in the page's #toast: `kind` ("ok" or "error") colours it, and
+     with `seconds` it clears itself, so an old answer is not read as the latest. */
+  let toastTimer = null;
+  function toast(text, kind, seconds) {
+    const box = $("toast");
+    box.textContent = text;
+    if (kind) box.dataset.kind = kind;
+    else delete box.dataset.kind;
+    clearTimeout(toastTimer);
+    if (seconds) toastTimer = setTimeout(() => { box.textContent = ""; }, seconds * 1000);
   }
 
   /* Connect, join the rooms, and get the full state now and after every change.
@@ -120,6 +137,13 @@ const Kiosk = (() => {
     return fill(t.pair, { label: `★ ${t.vip_arrival}`, value: `${v.display_name}${what} (${when})` });
   }
 
+  /* The organisers' pages announce a VIP's arrival at the welcome desk in #vip-alert. */
+  function showVip(v) {
+    const box = $("vip-alert");
+    box.textContent = vipText(v);
+    box.hidden = false;
+  }
+
   /* A room screen or a kiosk tablet must not go to sleep during the day. Best effort:
      browsers grant the wake lock on https:// or localhost only, and drop it when the page
      is hidden, so it is asked for again whenever the page comes back. */
@@ -132,6 +156,6 @@ const Kiosk = (() => {
     });
   }
 
-  return { boot, t, clock, hm, fill, el, connect, followTimetable, delayText, vipText,
-           keepAwake };
+  return { $, boot, t, clock, hm, fill, el, request, toast, connect, followTimeline,
+           delayText, showVip, keepAwake };
 })();

@@ -4,23 +4,13 @@
 "use strict";
 
 (() => {
-  const { boot, t, clock, hm, fill, connect, delayText } = Kiosk;
-  const csrf = document.querySelector('meta[name="csrf-token"]').content;
-  const $ = (id) => document.getElementById(id);
+  const { $, boot, t, clock, hm, fill, request, toast, connect, delayText } = Kiosk;
+  const say = (text, kind) => toast(text, kind, 6);  // each answer clears after 6 s
   const states = Object.assign({}, boot.states);
   let room = localStorage.getItem("kiosk-room");
   if (!boot.rooms.includes(room)) room = boot.rooms[0];
   let online = false;
   let busy = false;
-  let toastTimer = null;
-
-  function toast(text, kind) {
-    const box = $("toast");
-    box.textContent = text;
-    box.dataset.kind = kind;
-    clearTimeout(toastTimer);
-    toastTimer = setTimeout(() => { box.textContent = ""; }, 6000);
-  }
 
   /* The HTTP answer to a command and the socket's push can cross: keep the newest. After
      a reconnection the server's word is taken as it is (its database may have changed). */
@@ -55,7 +45,6 @@
       : "";
     $("delay").textContent = s.delay_minutes ? delayText(s.delay_minutes) : t.on_time;
     $("current-message").textContent = s.message ? `✉ ${s.message}` : "";
-    const nextStart = s.next ? Date.parse(s.next.planned_start) : Infinity;
     for (const block of document.querySelectorAll(".o-block")) {
       const mine = block.dataset.room === room;
       block.hidden = !mine;
@@ -68,10 +57,10 @@
         if (current) turn.setAttribute("aria-current", "true");
         else turn.removeAttribute("aria-current");
       }
+      // The server says which starts the announced delay moves, and where to.
       const time = block.querySelector("time[data-start]");
-      const planned = Date.parse(time.dataset.start);
-      const moved = s.delay_minutes && planned >= nextStart;
-      time.textContent = hm(moved ? planned + s.delay_minutes * 60000 : planned);
+      const moved = s.projected[block.dataset.block];
+      time.textContent = hm(Date.parse(moved ? moved.start : time.dataset.start));
       time.classList.toggle("moved", Boolean(moved));
     }
     for (const frame of document.querySelectorAll(".frame")) {
@@ -85,32 +74,27 @@
   async function send(action, body) {
     if (busy) return;
     if (!online) {
-      toast(t.offline, "error");
+      say(t.offline, "error");
       return;
     }
     busy = true;
     document.body.classList.add("busy");
     try {
-      const response = await fetch(`/api/rooms/${encodeURIComponent(room)}/${action}`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-        body: JSON.stringify(body || {}),
-        credentials: "same-origin",
-      });
-      const data = await response.json();
-      if (response.ok) {
+      const url = `/api/rooms/${encodeURIComponent(room)}/${action}`;
+      const { ok, data } = await request("POST", url, body || {});
+      if (ok) {
         accept(data);
         clock.set(data);
-        toast(`✓ ${t.sent}`, "ok");
+        say(`✓ ${t.sent}`, "ok");
       } else if (data.error === "stale") {
         if (data.state) accept(data.state);
-        toast(`⚠ ${t.stale}`, "error");
+        say(`⚠ ${t.stale}`, "error");
       } else {
-        toast(`⚠ ${data.message || t.error}`, "error");
+        say(`⚠ ${data.message || t.error}`, "error");
       }
       render();
     } catch (err) {
-      toast(`⚠ ${t.offline}`, "error");
+      say(`⚠ ${t.offline}`, "error");
     } finally {
       busy = false;
       document.body.classList.remove("busy");
@@ -145,7 +129,7 @@
     event.preventDefault();
     const text = $("message-text").value.trim();
     if (!text) {
-      toast(`⚠ ${t.message_empty}`, "error");
+      say(`⚠ ${t.message_empty}`, "error");
       return;
     }
     send("message", { text });
@@ -177,9 +161,5 @@
   });
   // A VIP's arrival at the welcome desk is announced on the tablet too.
   socket.on("connect", () => socket.emit("watch_attendance"));
-  socket.on("vip", (v) => {
-    const box = $("vip-alert");
-    box.textContent = Kiosk.vipText(v);
-    box.hidden = false;
-  });
+  socket.on("vip", Kiosk.showVip);
 })();

@@ -3,15 +3,14 @@
 "use strict";
 
 (() => {
-  const { boot, t, hm, fill, el, connect, delayText } = Kiosk;
-  const status = document.getElementById("status");
-  const offline = document.getElementById("offline");
+  const { $, boot, t, hm, fill, el, connect, delayText } = Kiosk;
+  const status = $("status");
+  const offline = $("offline");
   const states = Object.assign({}, boot.states);
   let scrolled = false;
 
   function applyRoom(s) {
     const blocks = document.querySelectorAll(`.block[data-room="${CSS.escape(s.room)}"]`);
-    const nextStart = s.next ? Date.parse(s.next.planned_start) : Infinity;
     for (const block of blocks) {
       const isNow = Boolean(s.session) && block.dataset.block === s.session.id;
       block.classList.toggle("now", isNow);
@@ -23,11 +22,11 @@
         if (speaking) turn.setAttribute("aria-current", "true");
         else turn.removeAttribute("aria-current");
       }
-      // Later starts move with the announced delay; the printed time stays visible.
+      // Later starts move with the announced delay (the server projects them); the
+      // printed time stays visible.
       const start = block.querySelector("time[data-start]");
-      const planned = Date.parse(start.dataset.start);
-      const moved = s.delay_minutes && planned >= nextStart;
-      start.textContent = moved ? hm(planned + s.delay_minutes * 60000) : start.dataset.planned;
+      const moved = s.projected[block.dataset.block];
+      start.textContent = moved ? hm(Date.parse(moved.start)) : start.dataset.planned;
       start.classList.toggle("moved", Boolean(moved));
       start.title = moved ? fill(t.instead_of, { time: start.dataset.planned }) : "";
       if (isNow && !scrolled) {

@@ -3,13 +3,13 @@
 "use strict";
 
 (() => {
-  const { boot, t, clock, hm, fill, el, connect, followTimetable, delayText } = Kiosk;
-  const main = document.getElementById("main");
-  const nextBox = document.getElementById("next");
-  const clockBox = document.getElementById("clock");
-  const messageBox = document.getElementById("message");
-  const offline = document.getElementById("offline");
-  let state = boot.state;
+  const { $, boot, t, clock, hm, fill, el, connect, followTimeline, delayText } = Kiosk;
+  const main = $("main");
+  const nextBox = $("next");
+  const clockBox = $("clock");
+  const messageBox = $("message");
+  const offline = $("offline");
+  let served = boot.state;  // the server's last word, which the offline screen follows
   let online = false;
   let shown = "";
 
@@ -132,7 +132,6 @@
   }
 
   function show(s) {
-    state = s;
     const k = key(s);
     if (k !== shown) {
       shown = k;
@@ -142,20 +141,21 @@
 
   function tick() {
     clockBox.textContent = hm(clock.now());
-    // While the link is down, an auto-mode screen keeps following the timetable.
-    if (!online && state.mode === "auto") {
-      show(followTimetable(state, boot.blocks, clock.now()));
-    }
+    // While the link is down, an auto-mode screen keeps following the timetable (the
+    // server's timeline is empty in manual mode: the organiser's choice holds).
+    if (!online) show(followTimeline(served, boot.blocks, clock.now()));
   }
 
-  clock.set(state);
-  show(state);
+  clock.set(served);
+  show(served);
   tick();
   setInterval(tick, 1000);
   window.addEventListener("resize", fit);
   Kiosk.keepAwake();
   connect([boot.room], (s) => {
-    if (s.room === boot.room) show(s);
+    if (s.room !== boot.room) return;
+    served = s;
+    show(s);
   }, (up) => {
     online = up;
     offline.hidden = up;
