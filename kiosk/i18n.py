@@ -135,7 +135,6 @@ def js_strings() -> dict[str, str]:
         "network_error": _("No answer from the server: please try again."),
         "vip_arrival": _("VIP arrival"),
         "undo_reason": _("Why undo this check-in?"),
-        "checked_in": _("Checked in"),
         "not_arrived": _("Not arrived"),
         "check_in": _("Check in"),
         "undo": _("Undo"),

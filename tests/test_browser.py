@@ -288,6 +288,10 @@ def test_phone_programme_highlights_the_current_speaker_live(browser, server, pa
     expect(later).to_have_text("11 h 25")
     expect(later).to_have_class("moved")
     assert later.get_attribute("title") == "au lieu de 11 h 15"
+    # …and its end with it: a session that starts ten minutes late ends ten minutes late.
+    later_end = phone.locator("#block-session-2 time[data-end]")
+    expect(later_end).to_have_text("12 h 55")
+    expect(later_end).to_have_class("moved")
     now = phone.locator("#block-session-1 time[data-start]")
     expect(now).to_have_text("10 h 00")
     expect(now).not_to_have_class("moved")

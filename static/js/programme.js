@@ -1,5 +1,5 @@
 /* The phone programme: the page is rendered by the server; this marks what is on now,
-   shows the announced delay on every later start, and follows changes live. */
+   shows the announced delay on every later block's times, and follows changes live. */
 "use strict";
 
 (() => {
@@ -22,13 +22,15 @@
         if (speaking) turn.setAttribute("aria-current", "true");
         else turn.removeAttribute("aria-current");
       }
-      // Later starts move with the announced delay (the server projects them); the
-      // printed time stays visible.
-      const start = block.querySelector("time[data-start]");
+      // Later blocks move with the announced delay, start and end (the server projects
+      // them); the printed time stays visible in the title.
       const moved = s.projected[block.dataset.block];
-      start.textContent = moved ? hm(Date.parse(moved.start)) : start.dataset.planned;
-      start.classList.toggle("moved", Boolean(moved));
-      start.title = moved ? fill(t.instead_of, { time: start.dataset.planned }) : "";
+      for (const [time, key] of [[block.querySelector("time[data-start]"), "start"],
+                                 [block.querySelector("time[data-end]"), "end"]]) {
+        time.textContent = moved ? hm(Date.parse(moved[key])) : time.dataset.planned;
+        time.classList.toggle("moved", Boolean(moved));
+        time.title = moved ? fill(t.instead_of, { time: time.dataset.planned }) : "";
+      }
       if (isNow && !scrolled) {
         scrolled = true;
         const bar = document.querySelector(".live-bar").offsetHeight;
