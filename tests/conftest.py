@@ -164,3 +164,34 @@ def server(tmp_path):
     srv = Server(tmp_path / "kiosk.db", free_port(), "2023-07-03T10:20").start()
     yield srv
     srv.kill(signal.SIGTERM)
+
+
+# --- real browsers: every page goes through `pages` (tests/browsing.py) -------------------
+
+
+@pytest.fixture(scope="session")
+def playwright():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def chromium(playwright):
+    from .browsing import launch
+
+    browser = launch(playwright)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def pages(playwright, chromium):
+    """Opens the test's pages; fails the test on any page error it did not declare."""
+    from .browsing import Pages
+
+    opened = Pages(playwright, chromium)
+    yield opened
+    problems = opened.problems()
+    opened.close()
+    assert problems == [], "page errors (uncaught exceptions or console.error)"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -12,53 +10,20 @@ from kiosk import db as database
 from kiosk.live import LiveStore
 from kiosk.schedule import load
 
+from .browsing import ARTIFACTS, SERVER_DOWN
 from .conftest import TOKEN, Server, at
 
 pytestmark = pytest.mark.browser
-CHROMIUM = os.environ.get("KIOSK_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: apt-get install chromium")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page_errors():
-    return []
-
-
-def open_page(browser, url, errors, width=1920, height=1080):
-    page = browser.new_page(viewport={"width": width, "height": height})
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(url)
-    return page
-
-
-def test_tapping_next_on_the_tablet_changes_the_screen_without_reload(browser, server, page_errors):
+def test_tapping_next_on_the_tablet_changes_the_screen_without_reload(pages, server):
     from playwright.sync_api import expect
 
-    screen = open_page(browser, server.url + "/screen/lamartine", page_errors)
+    screen = pages.open(server.url + "/screen/lamartine")
     expect(screen.locator("body")).to_have_attribute("data-online", "yes")
     screen.evaluate("window.notReloaded = true")
     assert screen.locator(".turn.current").count() == 0  # auto: nobody highlighted
-    tablet = open_page(browser, f"{server.url}/organiser?token={TOKEN}", page_errors, 1280, 800)
+    tablet = pages.open(f"{server.url}/organiser?token={TOKEN}", 1280, 800)
     expect(tablet.locator("body")).to_have_attribute("data-online", "yes")
     tablet.get_by_role("button", name="Suivant ▶").click()
     expect(screen.locator(".turn.current .name")).to_have_text("Mme Dorothée Schmid")
@@ -81,12 +46,11 @@ def test_tapping_next_on_the_tablet_changes_the_screen_without_reload(browser, s
     held = tablet.locator('.o-block[data-block="session-3"] time')
     expect(held).to_have_text("14 h 30")
     expect(held).not_to_have_class("moved")
-    assert page_errors == []
 
 
 @pytest.mark.parametrize(("width", "height"), [(1280, 800), (800, 1280)])
-def test_tablet_touch_targets_are_at_least_44_px(browser, server, page_errors, width, height):
-    tablet = open_page(browser, f"{server.url}/organiser?token={TOKEN}", page_errors, width, height)
+def test_tablet_touch_targets_are_at_least_44_px(pages, server, width, height):
+    tablet = pages.open(f"{server.url}/organiser?token={TOKEN}", width, height)
     sizes = tablet.evaluate("""() => [...document.querySelectorAll('button, a, textarea')]
         .filter((e) => e.offsetParent !== null)
         .map((e) => { const r = e.getBoundingClientRect();
@@ -154,9 +118,7 @@ def set_state(db_path: Path, *commands):
         ("after", "2023-07-03T18:00", []),
     ],
 )
-def test_screen_fits_1920_and_1280_without_overflow(
-    browser, tmp_path, name, clock, commands, page_errors
-):
+def test_screen_fits_1920_and_1280_without_overflow(pages, tmp_path, name, clock, commands):
     from .conftest import free_port
 
     db = tmp_path / "kiosk.db"
@@ -165,20 +127,21 @@ def test_screen_fits_1920_and_1280_without_overflow(
         set_state(db, *commands)
         ARTIFACTS.mkdir(exist_ok=True)
         for width, height in ((1920, 1080), (1280, 720)):
-            page = open_page(browser, srv.url + "/screen/lamartine", page_errors, width, height)
+            page = pages.open(srv.url + "/screen/lamartine", width, height)
             page.wait_for_function("document.fonts.ready.then(() => true)")
             assert page.evaluate(OVERFLOW) == [], (name, width)
             page.screenshot(path=ARTIFACTS / f"screen-{name}-{width}x{height}.png")
             page.close()
     finally:
         srv.kill()
-    assert page_errors == []
 
 
-def test_screen_resyncs_by_itself_after_a_server_restart(browser, server, page_errors):
+def test_screen_resyncs_by_itself_after_a_server_restart(pages, server):
     from playwright.sync_api import expect
 
-    screen = open_page(browser, server.url + "/screen/lamartine", page_errors, 1280, 720)
+    pages.expect_console(SERVER_DOWN)  # the server is killed on purpose
+
+    screen = pages.open(server.url + "/screen/lamartine", 1280, 720)
     expect(screen.locator("body")).to_have_attribute("data-online", "yes")
     screen.evaluate("window.notReloaded = true")
     server.kill()
@@ -195,8 +158,10 @@ def test_screen_resyncs_by_itself_after_a_server_restart(browser, server, page_e
     assert screen.evaluate("window.notReloaded") is True
 
 
-def test_offline_screen_in_auto_mode_keeps_following_the_timetable(browser, tmp_path, page_errors):
+def test_offline_screen_in_auto_mode_keeps_following_the_timetable(pages, tmp_path):
     from playwright.sync_api import expect
+
+    pages.expect_console(SERVER_DOWN)  # the server is killed on purpose
 
     from .conftest import free_port
 
@@ -204,7 +169,7 @@ def test_offline_screen_in_auto_mode_keeps_following_the_timetable(browser, tmp_
     # the server starts: time to open the screen and cut the link before, and the pause
     # comes while the screen is on its own.
     srv = Server(tmp_path / "kiosk.db", free_port(), "2023-07-03T10:55", speed=60).start()
-    screen = open_page(browser, srv.url + "/screen/lamartine", page_errors, 1280, 720)
+    screen = pages.open(srv.url + "/screen/lamartine", 1280, 720)
     expect(screen.locator(".block-head .label")).to_have_text("Session 1")
     assert srv.state()["phase"] == "session"  # the pause must not come from the server
     srv.kill()
@@ -213,8 +178,10 @@ def test_offline_screen_in_auto_mode_keeps_following_the_timetable(browser, tmp_
     expect(screen.locator(".next-what")).to_contain_text("Session 2")
 
 
-def test_offline_screen_with_a_delay_announces_the_projected_start(browser, tmp_path, page_errors):
+def test_offline_screen_with_a_delay_announces_the_projected_start(pages, tmp_path):
     from playwright.sync_api import expect
+
+    pages.expect_console(SERVER_DOWN)  # the server is killed on purpose
 
     from .conftest import free_port
 
@@ -222,7 +189,7 @@ def test_offline_screen_with_a_delay_announces_the_projected_start(browser, tmp_
     # after the server starts, and the pause comes while the screen is on its own.
     srv = Server(tmp_path / "kiosk.db", free_port(), "2023-07-03T11:05", speed=60).start()
     assert srv.post("/api/rooms/lamartine/delay", {"minutes": 10}).ok
-    screen = open_page(browser, srv.url + "/screen/lamartine", page_errors, 1280, 720)
+    screen = pages.open(srv.url + "/screen/lamartine", 1280, 720)
     expect(screen.locator(".block-head .label")).to_have_text("Session 1")
     assert srv.state()["phase"] == "session"  # the pause must not come from the server
     srv.kill()
@@ -233,23 +200,20 @@ def test_offline_screen_with_a_delay_announces_the_projected_start(browser, tmp_
     expect(screen.locator(".pause .delay")).to_have_text("Retard de 10 min")
     ARTIFACTS.mkdir(exist_ok=True)
     screen.screenshot(path=ARTIFACTS / "screen-offline-delay-1280x720.png")
-    assert page_errors == []
 
 
 # What a new state always carries afresh: its own moment, and what is still to come.
 RECOMPUTED = ("server_time", "timeline", "projected")
 
 
-def test_offline_screen_builds_what_the_server_sends_at_each_timeline_entry(
-    browser, server, page_errors
-):
+def test_offline_screen_builds_what_the_server_sends_at_each_timeline_entry(pages, server):
     """live.js followTimeline(), run in the page, against view() at each entry's moment."""
     import datetime as dt
 
     from kiosk.live import RoomState, view
 
     schedule = load()
-    screen = open_page(browser, server.url + "/screen/lamartine", page_errors, 1280, 720)
+    screen = pages.open(server.url + "/screen/lamartine", 1280, 720)
     follow = "([s, now]) => Kiosk.followTimeline(s, Kiosk.boot.blocks, now)"
     for delay, hhmm in [(0, "07:00"), (0, "10:20"), (15, "10:20"), (-10, "13:30")]:
         state = RoomState("lamartine", version=3, delay_minutes=delay, message="Bienvenue")
@@ -266,13 +230,12 @@ def test_offline_screen_builds_what_the_server_sends_at_each_timeline_entry(
     # manual mode holds: the timeline is empty and nothing changes, whatever the clock
     held = view(schedule, RoomState("lamartine", 2, "manual", "session-1", 1), at("10:20"))
     assert screen.evaluate(follow, [held, at("16:00").timestamp() * 1000]) == held
-    assert page_errors == []
 
 
-def test_phone_programme_highlights_the_current_speaker_live(browser, server, page_errors):
+def test_phone_programme_highlights_the_current_speaker_live(pages, server):
     from playwright.sync_api import expect
 
-    phone = open_page(browser, server.url + "/programme", page_errors, 390, 844)
+    phone = pages.open(server.url + "/programme", 390, 844)
     expect(phone.locator("body")).to_have_attribute("data-online", "yes")
     expect(phone.locator("#block-session-1")).to_have_class("block kind-session now")
     server.post("/api/rooms/lamartine/goto", {"session": "session-1", "turn": 2})
@@ -295,4 +258,3 @@ def test_phone_programme_highlights_the_current_speaker_live(browser, server, pa
     now = phone.locator("#block-session-1 time[data-start]")
     expect(now).to_have_text("10 h 00")
     expect(now).not_to_have_class("moved")
-    assert page_errors == []

@@ -25,9 +25,9 @@
     for (const slot of stats.arrivals) {
       const col = el("div", "bar-col");
       col.title = fill(t.pair, { label: hm(Date.parse(slot.from)), value: slot.count });
-      const fill = el("div", "fill");
-      fill.style.height = `${(slot.count / top) * 80}%`;
-      col.append(el("span", "count", slot.count), fill, el("span", "when", hm(Date.parse(slot.from))));
+      const bar = el("div", "fill");
+      bar.style.height = `${(slot.count / top) * 80}%`;
+      col.append(el("span", "count", slot.count), bar, el("span", "when", hm(Date.parse(slot.from))));
       bars.append(col);
     }
     document.body.dataset.checkedIn = stats.checked_in;
@@ -62,16 +62,22 @@
     }
   }
 
+  /* Answers may come back out of order (a slow one for an older query): only the
+     answer to the latest search is shown. */
+  let asked = 0;
   async function search() {
+    const mine = ++asked;
     const q = $("q").value;
     const { ok, data } = await request("GET", `/api/attendees?q=${encodeURIComponent(q)}`);
-    if (ok) renderPeople(data.attendees);
+    if (ok && mine === asked) renderPeople(data.attendees);
   }
 
-  $("q").addEventListener("input", () => {
+  function searchSoon() {
     clearTimeout(searchTimer);
     searchTimer = setTimeout(search, 200);
-  });
+  }
+
+  $("q").addEventListener("input", searchSoon);
 
   renderCounters(boot.attendance);
   search();
@@ -85,6 +91,11 @@
     $("link").textContent = `⟳ ${t.reconnecting}`;
     document.body.dataset.online = "no";
   });
-  socket.on("attendance", renderCounters);
+  // The counters come after check-ins made anywhere (at most once a second): the list
+  // is searched again, so that a guest who has just arrived is shown as arrived.
+  socket.on("attendance", (stats) => {
+    renderCounters(stats);
+    searchSoon();
+  });
   socket.on("vip", showVip);
 })();

@@ -45,6 +45,8 @@
       const s = states[room];
       if (!s) continue;
       const line = el("span", "status-line");
+      line.dataset.room = room;
+      line.dataset.version = s.version;  // which change the line shows
       if (s.session) {
         line.append(el("strong", null, fill(t.pair, { label: t.in_progress,
                                                       value: s.session.label })));
