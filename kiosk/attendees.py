@@ -201,8 +201,18 @@ def name_key(first_name: str, last_name: str) -> str:
 
 
 def new_code() -> str:
-    """144 random bits, URL-safe: what the QR code carries, and nothing else."""
-    return secrets.token_urlsafe(18)
+    """About 144 random bits, URL-safe, starting with a letter or digit: what the QR code
+    carries, and nothing else.
+
+    A spreadsheet computes a cell that starts with - (as with = + @), so the mail merge of
+    an exported list would print #NAME? or an apostrophe in place of such a code. Drawing
+    again the 2 in 64 codes that start with - or _ keeps the other 23 characters as
+    random as before: 5.95 + 23 × 6 = 143.95 bits.
+    """
+    while True:
+        code = secrets.token_urlsafe(18)
+        if code[0].isalnum():
+            return code
 
 
 def _check_text(field: str, value: Any, allowed: set[str], required: bool) -> str:
@@ -451,6 +461,9 @@ def write_csv(rows: Iterable[Iterable[Any]], header: list[str]) -> str:
 
 def _spreadsheet_safe(value: Any) -> Any:
     # A cell starting with = + - @ is run as a formula by spreadsheets (CSV injection).
+    # Codes made since new_code() draws them starting with a letter or digit never start
+    # so and go out verbatim; a code an older database still holds that starts with - goes
+    # out as '-…, as the kiosk reads a code with a spreadsheet's apostrophe as the code.
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
         return "'" + value
     return value

@@ -191,6 +191,44 @@ def test_export_lists_codes_and_paris_arrival_times(tmp_path, db):
     assert any(r[3] == "'@Mairie" for r in rows)  # no formula injection into spreadsheets
 
 
+def export_rows(db, tmp_path) -> list[list[str]]:
+    """`kiosk attendees export` to a file, read back as a mail merge reads it."""
+    out = tmp_path / "liste-avec-codes.csv"
+    path = db.conn.execute("PRAGMA database_list").fetchone()[2]
+    result = CliRunner().invoke(cli, ["attendees", "export", str(out), "--db", path])
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8-sig")
+    return list(csv.reader(io.StringIO(text, newline=""), delimiter=";"))[1:]
+
+
+def test_every_exported_code_checks_its_guest_in_as_read_from_the_file(tmp_path, db):
+    """1 code in 64 used to start with '-': the export wrote it '-…, a mail merge put the
+    apostrophe in the QR code, and the kiosk refused it."""
+    import_csv(db, office_file(2000), at("07:00"))
+    rows = export_rows(db, tmp_path)
+    stored = {c for (c,) in db.execute("SELECT code FROM attendees")}
+    assert len(rows) == 2000
+    assert {r[9] for r in rows} == stored  # verbatim: no cell needed a spreadsheet's guard
+    statuses = [checkin.check_in(db, r[9], "kiosque 1", at("08:30")).status for r in rows]
+    assert statuses == ["checked_in"] * 2000
+
+
+def test_a_legacy_code_starting_with_a_hyphen_is_exported_guarded_and_still_checks_in(tmp_path, db):
+    """Databases made before codes started with a letter or digit hold codes like '-…':
+    the export writes '-… so that a spreadsheet does not compute it; the kiosk takes the
+    code with its apostrophe, or without it (from the QR images and badges)."""
+    import_csv(db, b"Nom;Prenom\nDupont;Camille\nFabre;Jean\n", at("07:00"))
+    legacy = {"Dupont": "-8vJx2kQpZr4TnWc7YbLd0sE", "Fabre": "-Qm3_Hn5Rt8Vw1Xy4Zb6Cd9F"}
+    for name, code in legacy.items():
+        db.execute("UPDATE attendees SET code = ? WHERE last_name = ?", [code, name])
+    cells = {r[2]: r[9] for r in export_rows(db, tmp_path)}
+    assert cells == {name: "'" + code for name, code in legacy.items()}
+    first = checkin.check_in(db, cells["Dupont"], "kiosque 1", at("08:30"))
+    assert (first.status, first.attendee.last_name) == ("checked_in", "Dupont")
+    second = checkin.check_in(db, legacy["Fabre"], "kiosque 1", at("08:31"))
+    assert (second.status, second.attendee.last_name) == ("checked_in", "Fabre")
+
+
 def test_qr_images_carry_the_code_only(tmp_path, db):
     import_csv(
         db, "Prénom;Nom;Organisation\nCamille;Dupont;Lyon\nJean;Fabre;Lyon\n".encode(), at("07:00")

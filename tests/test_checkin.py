@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import string
 import threading
 
 import pytest
@@ -314,6 +315,41 @@ def test_codes_are_long_random_and_distinct():
     codes = {people.new_code() for _ in range(1000)}
     assert len(codes) == 1000
     assert all(len(c) == 24 and people.CODE.match(c) for c in codes)  # 144 bits
+
+
+def test_codes_start_with_a_letter_or_digit_never_with_what_spreadsheets_compute():
+    # 10,000 codes: with the 64 characters of URL-safe base64 in first place, about 312
+    # would start with - or _ (a spreadsheet computes a cell starting with -).
+    firsts = {people.new_code()[0] for _ in range(10_000)}
+    assert firsts <= set(string.ascii_letters + string.digits)
+    assert len(firsts) == 62  # and any of them can
+
+
+@pytest.mark.parametrize("mark", ["'", "’", "‘", "  '"])
+def test_a_code_a_spreadsheet_prefixed_with_an_apostrophe_checks_its_guest_in(db, mark):
+    """A spreadsheet's text mark (or the typographic one a word processor makes of it)
+    carried into the QR code by a mail merge is not part of the code: no code has one."""
+    dupont = add(db)
+    result = checkin.check_in(db, mark + dupont.code, "kiosque 1", at("08:47"))
+    assert (result.status, result.attendee.id) == ("checked_in", dupont.id)
+    assert log(db) == [("kiosque 1", "checked_in", dupont.id)]
+
+
+def test_a_legacy_code_starting_with_a_hyphen_checks_in_with_or_without_the_mark(db):
+    dupont, martin = add(db), add(db, {**DUPONT, "first_name": "Paul", "last_name": "Martin"})
+    db.execute("UPDATE attendees SET code = '-8vJx2kQpZr4TnWc7YbLd0sE' WHERE id = ?", [dupont.id])
+    db.execute("UPDATE attendees SET code = '-Qm3_Hn5Rt8Vw1Xy4Zb6Cd9F' WHERE id = ?", [martin.id])
+    assert checkin.check_in(db, "-8vJx2kQpZr4TnWc7YbLd0sE", "k", at("08:47")).status == "checked_in"
+    assert (
+        checkin.check_in(db, "'-Qm3_Hn5Rt8Vw1Xy4Zb6Cd9F", "k", at("08:48")).status == "checked_in"
+    )
+
+
+@pytest.mark.parametrize("marks", ["''", "’’", "'’", "' ", "´"])
+def test_only_one_apostrophe_right_before_the_code_is_a_spreadsheet_mark(db, marks):
+    dupont = add(db)
+    assert checkin.check_in(db, marks + dupont.code, "k", at("08:47")).status == "malformed"
+    assert checkin.check_in(db, "'", "k", at("08:47")).status == "malformed"
 
 
 def test_checkin_time_is_utc_whatever_the_clock_zone(db):
