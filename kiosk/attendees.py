@@ -339,27 +339,103 @@ class ImportReport:
     already_present: int
 
 
+_BOMS = {b"\xef\xbb\xbf": "utf-8", b"\xff\xfe": "utf-16", b"\xfe\xff": "utf-16"}
+# Files a spreadsheet saves in its own format (.xlsx and .ods are zip archives, .xls an OLE
+# compound file): the most common wrong file, and one that deserves a plainer answer than
+# a complaint about its bytes.
+_SPREADSHEET_FILES = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
+# UTF-8 for à…ÿ, Œ œ, « » ° and the no-break space, ’ – — … and €: bytes that a Windows-1252
+# file of French names never holds (they read Ã©, Å“, Â«, â€™), and that every UTF-8 file
+# of French names does. A file holding them and bytes that are not UTF-8 is UTF-8 damaged,
+# or two files pasted together, and reading it as Windows-1252 would garble every accent.
+_FRENCH_IN_UTF8 = re.compile(
+    rb"\xc3[\x80-\xbf]|\xc5[\x92\x93]|\xc2[\xa0\xab\xb0\xbb]"
+    rb"|\xe2\x80[\x93\x94\x99\xa6]|\xe2\x82\xac"
+)
+
+
+def _line_of(raw: bytes, position: int, encoding: str = "utf-8") -> int:
+    return raw[:position].decode(encoding, errors="replace").count("\n") + 1
+
+
+def _cut_off(exc: UnicodeDecodeError) -> bool:
+    return exc.end == len(exc.object) and exc.reason in ("unexpected end of data", "truncated data")
+
+
 def decode(raw: bytes) -> str:
-    """UTF-8 (with or without BOM) or Windows-1252, as French offices export."""
-    if raw.startswith(b"\xef\xbb\xbf"):
-        return raw[3:].decode("utf-8")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return raw.decode("cp1252")
-    except UnicodeDecodeError as exc:
-        raise CsvError(f"the file is neither UTF-8 nor Windows-1252 (byte {exc.start})") from None
+    """The file's text: UTF-8 (with or without BOM), UTF-16 with its BOM (Excel's « Texte
+    Unicode »), or Windows-1252, as French offices save a CSV; else CsvError, never a
+    UnicodeDecodeError."""
+    if raw.startswith(_SPREADSHEET_FILES):
+        raise CsvError(
+            "this is a spreadsheet file (.xlsx, .ods or .xls), not a CSV file: save it as "
+            "« CSV UTF-8 » or « CSV (séparateur : point-virgule) » and import that file"
+        )
+    bom = next((b for b in _BOMS if raw.startswith(b)), b"")
+    if _BOMS.get(bom) == "utf-16":
+        try:
+            text = raw.decode("utf-16")  # its BOM says which byte order
+        except UnicodeDecodeError as exc:
+            if _cut_off(exc):
+                raise CsvError(
+                    "the file ends in the middle of a character: is it cut off?"
+                ) from None
+            line = _line_of(raw, exc.start, "utf-16")
+            raise CsvError(f"line {line}: bytes that are not UTF-16, as its BOM says") from None
+    else:
+        body = raw[len(bom) :]
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if _FRENCH_IN_UTF8.search(body):
+                if _cut_off(exc):
+                    raise CsvError(
+                        "the file ends in the middle of a character: is it cut off?"
+                    ) from None
+                raise CsvError(
+                    f"line {_line_of(body, exc.start)}: byte 0x{body[exc.start]:02X} is not "
+                    "UTF-8, though the rest of the file is: the file is damaged, or mixes two "
+                    "encodings (rows pasted from another file?); save it again as « CSV UTF-8 »"
+                ) from None
+            # A UTF-8 BOM before Windows-1252 bytes: written by a tool that adds the BOM
+            # whatever the encoding; the bytes say more than the BOM.
+            try:
+                text = body.decode("cp1252")
+            except UnicodeDecodeError as exc:
+                raise CsvError(
+                    f"line {_line_of(body, exc.start)}: byte 0x{body[exc.start]:02X}: the file "
+                    "is neither UTF-8 nor Windows-1252"
+                ) from None
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise CsvError(
+            f"line {line}: a NUL character: this is not a text file (a spreadsheet's own "
+            "format? UTF-16 without its BOM?); save it as « CSV UTF-8 »"
+        )
+    return text
 
 
-def read_rows(text: str) -> tuple[list[str], list[list[str]]]:
+def read_rows(text: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The header and the rows, each row with the number of the line it starts on (a
+    quoted cell may span several lines)."""
     first = text.split("\n", 1)[0]
     delimiter = max((";", ",", "\t"), key=first.count)
-    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows = []
+    while True:
+        start = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # a cell longer than the csv module's limit (128 KiB)
+            raise CsvError(
+                f'line {start}: {exc}: is a quote (") opened there and never closed?'
+            ) from None
+        rows.append((start, row))
     if not rows:
         raise CsvError("the file is empty")
-    return rows[0], rows[1:]
+    return rows[0][1], rows[1:]
 
 
 def map_headers(header: list[str]) -> dict[str, int]:
@@ -398,7 +474,7 @@ def import_csv(
         people = {
             (n, o) for n, o in db.execute("SELECT name_key, org_key FROM attendees").fetchall()
         }
-        for number, row in enumerate(rows, start=2):
+        for number, row in rows:
             if progress:
                 progress(1)
             if not any(cell.strip() for cell in row):

@@ -247,9 +247,9 @@ def attendees() -> None:
 def import_command(file, db_path) -> None:
     """Import attendees from a CSV file (all or nothing; no duplicates on a second run).
 
-    Accepts , or ; separators, UTF-8 (with or without BOM) or Windows-1252, and French or
-    English headers: Nom, Prénom, Civilité, Organisation, Fonction, Courriel/Email,
-    Catégorie, VIP.
+    Accepts , ; or tab separators, UTF-8 (with or without BOM), UTF-16 with its BOM
+    (Excel's « Texte Unicode ») or Windows-1252, and French or English headers: Nom, Prénom,
+    Civilité, Organisation, Fonction, Courriel/Email, Catégorie, VIP.
 
     Example: kiosk attendees import inscrits.csv
     """

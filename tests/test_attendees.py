@@ -263,3 +263,168 @@ def test_purge_command(tmp_path, db):
     assert "1 attendees deleted" in result.output
     assert count(db) == 0
     assert checkin.attendance(db, PARIS)["expected"] == 1
+
+
+# --- files as offices save them, and files no import may take ----------------------------
+
+# Excel's « Texte Unicode » is tab-separated; every character here is in Windows-1252 too.
+GUESTS = (
+    "Civilité\tPrénom\tNom\tOrganisation\tFonction\r\n"
+    "Mme\tHélène\tLefèvre\tMairie de Châlons\tChargée de mission « coopération »\r\n"
+    "M.\tLoïc\tŒuvray\tRégion Île-de-France\tDirecteur d’études\r\n"
+)
+AS_WRITTEN = [
+    ("Mme", "Hélène", "Lefèvre", "Mairie de Châlons", "Chargée de mission « coopération »"),
+    ("M.", "Loïc", "Œuvray", "Région Île-de-France", "Directeur d’études"),
+]
+
+
+def snapshot(db) -> list[tuple]:
+    return [tuple(r) for r in db.execute("SELECT * FROM attendees ORDER BY id").fetchall()]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param(GUESTS.encode("utf-8"), id="utf-8"),
+        pytest.param(b"\xef\xbb\xbf" + GUESTS.encode("utf-8"), id="utf-8 with BOM"),
+        pytest.param(GUESTS.encode("cp1252"), id="windows-1252"),
+        pytest.param(b"\xef\xbb\xbf" + GUESTS.encode("cp1252"), id="windows-1252 after a BOM"),
+        pytest.param(b"\xff\xfe" + GUESTS.encode("utf-16-le"), id="Excel Texte Unicode"),
+        pytest.param(b"\xfe\xff" + GUESTS.encode("utf-16-be"), id="utf-16 big-endian"),
+    ],
+)
+def test_every_encoding_an_office_saves_is_read_as_written(db, raw):
+    assert import_csv(db, raw, at("07:00")).created == 2
+    assert (
+        db.execute(
+            "SELECT civility, first_name, last_name, organisation, function FROM attendees "
+            "ORDER BY id"
+        ).fetchall()
+        == AS_WRITTEN
+    )
+
+
+UTF8 = GUESTS.encode("utf-8")
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        pytest.param(
+            b"PK\x03\x04\x14\x00\x06\x00" + bytes(range(256)),
+            "this is a spreadsheet file (.xlsx, .ods or .xls), not a CSV file",
+            id="xlsx",
+        ),
+        pytest.param(
+            b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(range(256)),
+            "this is a spreadsheet file",
+            id="xls",
+        ),
+        pytest.param(
+            UTF8[: UTF8.index("Œ".encode()) + 1],
+            "the file ends in the middle of a character: is it cut off?",
+            id="utf-8 cut inside a character",
+        ),
+        pytest.param(
+            b"\xff\xfe" + GUESTS.encode("utf-16-le")[:-1],
+            "the file ends in the middle of a character: is it cut off?",
+            id="utf-16 cut inside a character",
+        ),
+        pytest.param(
+            UTF8 + "Mme\tZoë\tBéranger\t\t\r\n".encode("cp1252"),
+            "line 4: byte 0xEB is not UTF-8, though the rest of the file is",
+            id="a windows-1252 row in a utf-8 file",
+        ),
+        pytest.param(UTF8.replace(b"Lo", b"L\x00o"), "line 3: a NUL character", id="a NUL byte"),
+        pytest.param(
+            GUESTS.encode("utf-16-le"),
+            "line 1: a NUL character: this is not a text file",
+            id="utf-16 without its BOM",
+        ),
+        pytest.param(
+            b'Nom;Prenom\nDupont;Camille\nMartin;"Paul\n' + b"Durand;Anne\n" * 20_000,
+            'line 3: field larger than field limit (131072): is a quote (") opened there',
+            id="a quote never closed",
+        ),
+    ],
+)
+def test_a_damaged_or_wrong_file_is_refused_with_the_reason_and_writes_nothing(db, raw, message):
+    import_csv(db, b"Nom;Prenom\nExisting;Person\n", at("07:00"))
+    before = snapshot(db)
+    with pytest.raises(CsvError) as error:
+        import_csv(db, raw, at("07:00"))
+    assert message in str(error.value)
+    assert snapshot(db) == before
+
+
+def files_no_import_may_take(seed: int = 2023) -> list[bytes]:
+    """Random bytes, binary formats, and good files damaged: cut inside a character, or
+    with a NUL byte. Seeded: the same files on every run."""
+    rng = random.Random(seed)
+
+    def noise(n: int) -> bytes:
+        return bytes(rng.randrange(256) for _ in range(n))
+
+    files = [noise(rng.randrange(0, 600)) for _ in range(300)]
+    for magic in (b"PK\x03\x04", b"\xd0\xcf\x11\xe0", b"%PDF-1.7\n", b"\x89PNG\r\n\x1a\n"):
+        files.append(magic + noise(300))
+    for bom in (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"):  # noise behind each BOM
+        files += [bom + noise(rng.randrange(0, 300)) for _ in range(20)]
+    files += [UTF8[:i] for i in range(1, len(UTF8)) if 0x80 <= UTF8[i] < 0xC0]
+    utf16 = b"\xff\xfe" + GUESTS.encode("utf-16-le")
+    files += [utf16[:i] for i in range(3, len(utf16), 2)]
+    for _ in range(50):
+        at_byte = rng.randrange(len(UTF8))
+        files.append(UTF8[:at_byte] + b"\x00" + UTF8[at_byte:])
+    return files
+
+
+def test_no_file_ever_gives_anything_but_a_clean_refusal(db, tmp_path):
+    import_csv(db, b"Nom;Prenom\nExisting;Person\n", at("07:00"))
+    before = snapshot(db)
+    files = files_no_import_may_take()
+    assert len(files) > 500
+    for raw in files:
+        with pytest.raises(CsvError):
+            import_csv(db, raw, at("07:00"))
+        assert snapshot(db) == before, raw
+    path = db.conn.execute("PRAGMA database_list").fetchone()[2]
+    bad = tmp_path / "inscrits.csv"
+    for raw in files[::20]:  # and through the command, as an organiser meets them
+        bad.write_bytes(raw)
+        result = CliRunner().invoke(cli, ["attendees", "import", str(bad), "--db", path])
+        assert result.exit_code == 1 and isinstance(result.exception, SystemExit), raw
+        assert "nothing was imported" in result.output
+    assert snapshot(db) == before
+
+
+def test_a_file_damaged_anywhere_is_imported_whole_or_refused_whole(db):
+    """Good files with a byte changed, dropped or doubled, a quote added: some still
+    import (a changed letter in a name), the others are refused; none raises anything
+    but CsvError, and a refusal writes nothing."""
+    rng = random.Random(64)
+    good = [UTF8, GUESTS.encode("cp1252"), b"\xff\xfe" + GUESTS.encode("utf-16-le")]
+    outcomes = set()
+    for _ in range(300):
+        raw = bytearray(rng.choice(good))
+        at_byte = rng.randrange(len(raw))
+        change = rng.choice(["set", "drop", "double", "quote"])
+        if change == "set":
+            raw[at_byte] = rng.randrange(256)
+        elif change == "drop":
+            del raw[at_byte]
+        elif change == "double":
+            raw.insert(at_byte, raw[at_byte])
+        else:
+            raw.insert(at_byte, ord('"'))
+        before = snapshot(db)
+        try:
+            report = import_csv(db, bytes(raw), at("07:00"))
+        except CsvError:
+            outcomes.add("refused")
+            assert snapshot(db) == before, bytes(raw)
+        else:
+            outcomes.add("imported")
+            assert len(snapshot(db)) == len(before) + report.created
+    assert outcomes == {"imported", "refused"}
