@@ -1,8 +1,9 @@
 """Attendees: their fields and how they are checked, codes, CSV import and export, purge.
 
 No Flask here. Every field an attendee gives (at the kiosk, in a CSV cell) goes through
-`clean_fields()`, which refuses what cannot be right on a badge with a message naming the
-field, so the kiosk, the API and the import all apply the same rules.
+the same checks, which refuse what cannot be right on a badge with a message naming the
+field, so the kiosk, the API and the import all apply the same rules: `clean_fields()`
+refuses the first bad field, `check_fields()` tells every one (the import reports them all).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import io
 import re
 import secrets
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,8 +101,10 @@ VIP_FUNCTION = re.compile(
 CODE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 FIELDS = ("civility", "first_name", "last_name", "organisation", "function", "email", "category")
 LIMITS = {"first_name": 80, "last_name": 80, "organisation": 160, "function": 240, "email": 254}
-_NAME_OK = set(" -'’.")
-_TEXT_OK = set(" -'’.,&()/+°:«»\"!?@#–·")  # · for inclusive writing: « élu·e »
+_NAME_CHARS = " -'’."
+_TEXT_CHARS = " -'’.,&()/+°:«»\"!?@#–·"  # · for inclusive writing: « élu·e »
+_NAME_OK = set(_NAME_CHARS)
+_TEXT_OK = set(_TEXT_CHARS)
 _EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[A-Za-z]{2,}$")
 
 
@@ -138,6 +142,11 @@ class InvalidField(Refusal):
 
     def details(self) -> dict[str, Any]:
         return {"field": self.field}
+
+    @property
+    def problem(self) -> str:
+        """What is wrong, untranslated and without the field: « is required »."""
+        return self.message % self.params if self.params else self.message
 
 
 class Attendee(NamedTuple):
@@ -239,32 +248,64 @@ def _check_text(field: str, value: Any, allowed: set[str], required: bool) -> st
     return value
 
 
+def _civility(value: Any) -> str:
+    value = value or ""
+    if not isinstance(value, str) or value.strip().casefold() not in CIVILITIES:
+        raise InvalidField("civility", N_("is not one of M., Mme, Mx, Dr, Pr, Me"))
+    return CIVILITIES[value.strip().casefold()]
+
+
+def _category(value: Any) -> str:
+    value = value or ""
+    if (
+        not isinstance(value, str)
+        or fold(value) not in CATEGORY_ALIASES
+        or (value.strip() and not fold(value))  # « 😀 » folds to nothing
+    ):
+        raise InvalidField("category", N_("is not a known category"))
+    return CATEGORY_ALIASES[fold(value)]
+
+
+def _email(value: Any) -> str:
+    email = _check_text("email", value, set("@.+-_"), required=False)
+    if email and not _EMAIL.match(email):
+        raise InvalidField("email", N_("is not an email address"))
+    return email.lower()
+
+
+# One check per field, in the order a walk-in's refusal names the first bad one.
+_CHECKS: dict[str, Callable[[Any], str]] = {
+    "civility": _civility,
+    "category": _category,
+    "email": _email,
+    "first_name": lambda v: _check_text("first_name", v, _NAME_OK, True),
+    "last_name": lambda v: _check_text("last_name", v, _NAME_OK, True),
+    "organisation": lambda v: _check_text("organisation", v, _TEXT_OK, False),
+    "function": lambda v: _check_text("function", v, _TEXT_OK, False),
+}
+
+
+def check_fields(data: dict[str, Any]) -> tuple[dict[str, str], list[InvalidField]]:
+    """Every field checked on its own: the tidied values, and one refusal per bad field
+    (an import reports them all at once)."""
+    cleaned: dict[str, str] = {}
+    refused: list[InvalidField] = []
+    for field, check in _CHECKS.items():
+        try:
+            cleaned[field] = check(data.get(field))
+        except InvalidField as exc:
+            refused.append(exc)
+    return cleaned, refused
+
+
 def clean_fields(data: Any) -> dict[str, str]:
     """The attendee's fields checked and tidied, or InvalidField for the first bad one."""
     if not isinstance(data, dict):
         raise InvalidField("body", N_("must be an object with the attendee's fields"))
-    civility = data.get("civility") or ""
-    if not isinstance(civility, str) or civility.strip().casefold() not in CIVILITIES:
-        raise InvalidField("civility", N_("is not one of M., Mme, Mx, Dr, Pr, Me"))
-    category = data.get("category") or ""
-    if (
-        not isinstance(category, str)
-        or fold(category) not in CATEGORY_ALIASES
-        or (category.strip() and not fold(category))  # « 😀 » folds to nothing
-    ):
-        raise InvalidField("category", N_("is not a known category"))
-    email = _check_text("email", data.get("email"), set("@.+-_"), required=False)
-    if email and not _EMAIL.match(email):
-        raise InvalidField("email", N_("is not an email address"))
-    return {
-        "civility": CIVILITIES[civility.strip().casefold()],
-        "first_name": _check_text("first_name", data.get("first_name"), _NAME_OK, True),
-        "last_name": _check_text("last_name", data.get("last_name"), _NAME_OK, True),
-        "organisation": _check_text("organisation", data.get("organisation"), _TEXT_OK, False),
-        "function": _check_text("function", data.get("function"), _TEXT_OK, False),
-        "email": email.lower(),
-        "category": CATEGORY_ALIASES[fold(category)],
-    }
+    cleaned, refused = check_fields(data)
+    if refused:
+        raise refused[0]
+    return {field: cleaned[field] for field in FIELDS}
 
 
 def is_vip(fields: dict[str, str]) -> bool:
@@ -329,8 +370,71 @@ _YES = {"oui", "o", "yes", "y", "1", "x", "vrai", "true"}
 _NO = {"", "non", "n", "no", "0", "faux", "false"}
 
 
+# What a cell may hold, for the import's report (the command line speaks English, as its
+# other messages do; the kiosk and the API say it through InvalidField's translations).
+_ACCEPTED = {
+    "first_name": "letters, spaces and " + " ".join(_NAME_CHARS.strip()),
+    "last_name": "letters, digits, spaces and " + " ".join(_NAME_CHARS.strip()),
+    "organisation": "letters, digits, spaces and " + " ".join(_TEXT_CHARS.strip()),
+    "function": "letters, digits, spaces and " + " ".join(_TEXT_CHARS.strip()),
+    "email": "an address such as prenom.nom@example.fr, or nothing",
+    "category": ", ".join(CATEGORY_KEYS)
+    + ", their French or English names (« Élu·e », « Agent territorial », « NGO »…), "
+    "or nothing",
+    "vip": "oui, non, yes, no, x, 1, 0, vrai, faux, or nothing",
+}
+_SAYS_WHAT_IS_ACCEPTED = {
+    N_("is required"),
+    N_("is longer than %(max)d characters"),
+    N_("is not one of M., Mme, Mx, Dr, Pr, Me"),
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing to fix in a file: its line, the column as the file names it, the cell,
+    what is wrong, and a hint (what the cell may hold instead)."""
+
+    line: int
+    problem: str
+    column: str = ""
+    value: str | None = None
+    hint: str = ""
+
+    def __str__(self) -> str:
+        where = f"line {self.line}, {self.column}" if self.column else f"line {self.line}"
+        if self.value is not None:
+            shown = self.value if len(self.value) <= 40 else self.value[:40] + "…"
+            where += f" {shown!r}"
+        hint = f" ({self.hint})" if self.hint else ""
+        return f"{where}: {self.problem}{hint}"
+
+
 class CsvError(ValueError):
-    """A file that cannot be imported; the message names the line."""
+    """A file that cannot be imported: every problem found in it, each naming its line,
+    or the one reason the whole file cannot be read."""
+
+    def __init__(self, problems: str | list[Problem]):
+        self.problems: list[Problem | str] = (
+            [problems] if isinstance(problems, str) else list(problems)
+        )
+        super().__init__("\n".join(map(str, self.problems)))
+
+    def report(self, limit: int = 50) -> str:
+        """For the organiser: at most `limit` problems, then how many more and where, so a
+        file broken on every row does not scroll its first problems away."""
+        if len(self.problems) == 1:
+            return f"{self.problems[0]} — nothing was imported"
+        lines = [f"{len(self.problems)} problems, nothing was imported:"]
+        lines += [f"  {problem}" for problem in self.problems[:limit]]
+        rest = self.problems[limit:]
+        if rest:
+            columns = Counter(getattr(p, "column", "") or "whole rows" for p in rest)
+            where = ", ".join(f"{n} in {column}" for column, n in columns.most_common())
+            lines.append(
+                f"  … and {len(rest)} more, not shown ({where}); the first {limit} are above"
+            )
+        return "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -439,21 +543,57 @@ def read_rows(text: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
 
 
 def map_headers(header: list[str]) -> dict[str, int]:
+    """Which column holds each field; CsvError with every problem of the header line."""
     columns: dict[str, int] = {}
+    problems = []
     for index, name in enumerate(header):
         key = fold(name)
         for field, names in HEADERS.items():
             if key in names:
                 if field in columns:
-                    raise CsvError(f"line 1: two columns for {field} ({name!r})")
-                columns[field] = index
+                    first = header[columns[field]]
+                    problems.append(Problem(1, f"two columns for {field}: {first!r} and {name!r}"))
+                else:
+                    columns[field] = index
     missing = [f for f in ("last_name", "first_name") if f not in columns]
     if missing:
-        raise CsvError(
-            "line 1: no column for " + " and ".join(missing) + " (expected headers such as "
-            "Nom, Prénom, Civilité, Organisation, Fonction, Courriel, Catégorie)"
+        problems.append(
+            Problem(
+                1,
+                "no column for " + " and ".join(missing) + " (expected headers such as "
+                "Nom, Prénom, Civilité, Organisation, Fonction, Courriel, Catégorie)",
+            )
         )
+    if problems:
+        raise CsvError(problems)
     return columns
+
+
+def _row_problems(
+    number: int, row: list[str], header: list[str], columns: dict[str, int]
+) -> tuple[dict[str, str], list[Problem]]:
+    """A row's tidied fields, and a problem for each of its cells that cannot be stored."""
+    if len(row) > len(header):
+        problem = f"{len(row)} cells for {len(header)} columns"
+        hint = "a separator inside a cell that is not in quotes?"
+        return {}, [Problem(number, problem, hint=hint)]
+    cell = {f: (row[i] if i < len(row) else "") for f, i in columns.items()}
+    fields, refused = check_fields({f: cell.get(f, "") for f in FIELDS})
+    problems = []
+    for exc in refused:
+        value = cell.get(exc.field, "")
+        hint = ""
+        if "\n" in value or "\r" in value:
+            hint = 'a line break: is a quote (") opened and never closed?'
+        elif exc.message not in _SAYS_WHAT_IS_ACCEPTED:
+            hint = "accepted: " + _ACCEPTED[exc.field]
+        problems.append(Problem(number, exc.problem, header[columns[exc.field]], value, hint))
+    vip = fold(cell.get("vip", ""))
+    if vip not in _YES | _NO:
+        column, hint = header[columns["vip"]], "accepted: " + _ACCEPTED["vip"]
+        problems.append(Problem(number, "is not oui/non", column, cell["vip"], hint))
+    fields["vip"] = "oui" if vip in _YES else ""
+    return fields, problems
 
 
 def import_csv(
@@ -462,10 +602,15 @@ def import_csv(
     now: dt.datetime,
     progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
-    """Import attendees all-or-nothing; the same file twice creates no duplicates."""
+    """Import attendees all or nothing; the same file twice creates no duplicates.
+
+    A file with problems writes nothing and raises CsvError with all of them, every bad
+    cell of every row, so that one run tells the organiser everything to fix.
+    """
     header, rows = read_rows(decode(raw))
     columns = map_headers(header)
     new: list[dict[str, Any]] = []
+    problems: list[Problem] = []
     already = 0
     with transaction(db):
         emails = {
@@ -479,16 +624,11 @@ def import_csv(
                 progress(1)
             if not any(cell.strip() for cell in row):
                 continue
-            if len(row) > len(header):
-                raise CsvError(f"line {number}: {len(row)} cells for {len(header)} columns")
-            cell = {f: (row[i] if i < len(row) else "") for f, i in columns.items()}
-            try:
-                fields = clean_fields({f: cell.get(f, "") for f in FIELDS})
-            except InvalidField as exc:
-                raise CsvError(f"line {number}: {exc}") from None
-            vip_cell = fold(cell.get("vip", ""))
-            if vip_cell not in _YES | _NO:
-                raise CsvError(f"line {number}: vip: {cell['vip']!r} is not oui/non")
+            fields, found = _row_problems(number, row, header, columns)
+            if found:
+                problems += found
+                continue
+            vip = True if fields.pop("vip") else None
             key = (
                 name_key(fields["first_name"], fields["last_name"]),
                 fold(fields["organisation"]),
@@ -501,8 +641,9 @@ def import_csv(
             if fields["email"]:
                 emails.add(fields["email"])
             people.add(key)
-            vip = True if vip_cell in _YES else None
             new.append(record(fields, "imported", now, vip=vip))
+        if problems:
+            raise CsvError(problems)
         if new:
             db["attendees"].insert_all(new, batch_size=500)
     return ImportReport(len(new), already)

@@ -124,26 +124,117 @@ def test_utf8_bom_comma_english_headers_and_match_on_name_without_email(db):
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
-        (b"Nom;Prenom\nDupont;Camille\n<script>;x\n", "line 3: last_name: contains a character"),
-        (b"Nom;Prenom;Categorie\nDupont;Camille;astronaute\n", "line 2: category: is not a known"),
-        (b"Nom;Prenom;Courriel\nDupont;Camille;camille@\n", "line 2: email: is not an email"),
-        (b"Nom;Prenom\nDupont;\n", "line 2: first_name: is required"),
-        (b"Nom;Prenom\nDupont;Camille;extra\n", "line 2: 3 cells for 2 columns"),
-        (b"Name;Organisation\nDupont;X\n", "line 1: no column for last_name and first_name"),
-        (b"Nom;Prenom\nDupont;" + "😀".encode() + b"\n", "line 2: first_name: contains"),
-        (b"Nom;Prenom\nDupont;" + b"a" * 10_000 + b"\n", "line 2: first_name: is longer than 80"),
-        (b"Nom;Prenom;VIP\nDupont;Camille;peut-etre\n", "line 2: vip"),
-        (b"\x81\x8d\x8f", "neither UTF-8 nor Windows-1252"),
+        (
+            b"Nom;Prenom\nDupont;Camille\n<script>;x\n",
+            "line 3, Nom '<script>': contains a character that is not allowed: < "
+            "(accepted: letters, digits, spaces and - ' \u2019 .)",
+        ),
+        (
+            b"Nom;Prenom;Categorie\nDupont;Camille;astronaute\n",
+            "line 2, Categorie 'astronaute': is not a known category (accepted: elu, agent, "
+            "diplomate, ong, chercheur, presse, intervenant, organisation, autre, their French "
+            "or English names (« Élu·e », « Agent territorial », « NGO »…), or nothing)",
+        ),
+        (
+            b"Nom;Prenom;Courriel\nDupont;Camille;camille@\n",
+            "line 2, Courriel 'camille@': is not an email address "
+            "(accepted: an address such as prenom.nom@example.fr, or nothing)",
+        ),
+        (b"Nom;Prenom\nDupont;\n", "line 2, Prenom '': is required"),
+        (
+            b"Nom;Prenom\nDupont;Camille;extra\n",
+            "line 2: 3 cells for 2 columns (a separator inside a cell that is not in quotes?)",
+        ),
+        (
+            b"Name;Organisation\nDupont;X\n",
+            "line 1: no column for last_name and first_name (expected headers such as Nom, "
+            "Prénom, Civilité, Organisation, Fonction, Courriel, Catégorie)",
+        ),
+        (
+            "Nom;Prénom;Nom de famille\n".encode(),
+            "line 1: two columns for last_name: 'Nom' and 'Nom de famille'",
+        ),
+        (
+            b"Nom;Prenom\nDupont;" + "😀".encode() + b"\n",
+            "line 2, Prenom '😀': contains a character that is not allowed: 😀 "
+            "(accepted: letters, spaces and - ' \u2019 .)",
+        ),
+        (
+            b"Nom;Prenom\nDupont;" + b"a" * 10_000 + b"\n",
+            f"line 2, Prenom '{'a' * 40}…': is longer than 80 characters",
+        ),
+        (
+            b"Nom;Prenom;VIP\nDupont;Camille;peut-etre\n",
+            "line 2, VIP 'peut-etre': is not oui/non "
+            "(accepted: oui, non, yes, no, x, 1, 0, vrai, faux, or nothing)",
+        ),
+        (b"\x81\x8d\x8f", "line 1: byte 0x81: the file is neither UTF-8 nor Windows-1252"),
     ],
 )
-def test_a_bad_row_aborts_with_its_line_and_writes_nothing(db, raw, message):
+def test_a_bad_row_is_refused_with_its_line_and_writes_nothing(db, raw, message):
     import_csv(db, b"Nom;Prenom\nExisting;Person\n", at("07:00"))
     good_rows = b"Nom;Prenom\nAlpha;Beta\nGamma;Delta\n"
     import_csv(db, good_rows, at("07:00"))
     with pytest.raises(CsvError) as error:
         import_csv(db, raw, at("07:00"))
-    assert message in str(error.value)
+    assert str(error.value) == message
     assert count(db) == 3
+
+
+def test_every_problem_of_a_file_is_reported_in_one_run_and_nothing_is_written(db):
+    """Every bad cell of every row, with its line (a quoted cell may span two), the column
+    as the file names it, the value, and what the cell may hold."""
+    import_csv(db, b"Nom;Prenom\nExisting;Person\n", at("07:00"))
+    before = snapshot(db)
+    raw = (
+        "Civilité;Prénom;Nom;Organisation;Courriel;Catégorie;VIP\r\n"
+        "Mme;Camille;Dupont;Lyon;camille@lyon.fr;Élue;oui\r\n"
+        "Sa Majesté;;Dou<cet;Lyon;camille@;astronaute;peut-être\r\n"
+        "M.;Jean;Fabre;Lyon;;;;extra\r\n"
+        'M.;"Paul\r\nHenri";Martin;Lyon;;;\r\n'
+        "M.;Zoé;Durand;Lyon;zoe@;autre;non\r\n"
+    ).encode("cp1252")
+    with pytest.raises(CsvError) as error:
+        import_csv(db, raw, at("07:00"))
+    assert [str(p) for p in error.value.problems] == [
+        "line 3, Civilité 'Sa Majesté': is not one of M., Mme, Mx, Dr, Pr, Me",
+        "line 3, Catégorie 'astronaute': is not a known category (accepted: elu, agent, "
+        "diplomate, ong, chercheur, presse, intervenant, organisation, autre, their French "
+        "or English names (« Élu·e », « Agent territorial », « NGO »…), or nothing)",
+        "line 3, Courriel 'camille@': is not an email address "
+        "(accepted: an address such as prenom.nom@example.fr, or nothing)",
+        "line 3, Prénom '': is required",
+        "line 3, Nom 'Dou<cet': contains a character that is not allowed: < "
+        "(accepted: letters, digits, spaces and - ' \u2019 .)",
+        "line 3, VIP 'peut-être': is not oui/non "
+        "(accepted: oui, non, yes, no, x, 1, 0, vrai, faux, or nothing)",
+        "line 4: 8 cells for 7 columns (a separator inside a cell that is not in quotes?)",
+        "line 5, Prénom 'Paul\\r\\nHenri': contains control characters "
+        '(a line break: is a quote (") opened and never closed?)',
+        "line 7, Courriel 'zoe@': is not an email address "
+        "(accepted: an address such as prenom.nom@example.fr, or nothing)",
+    ]
+    assert snapshot(db) == before
+
+
+def test_cli_reports_fifty_problems_then_how_many_more_and_where(tmp_path):
+    rows = "".join(f"Dupont<{i};Camille\n" for i in range(120)) + "Fabre;Jean;x\n" * 5
+    bad = tmp_path / "inscrits.csv"
+    bad.write_text("Nom;Prénom\n" + rows, encoding="utf-8")
+    db = str(tmp_path / "k.db")
+    result = CliRunner().invoke(cli, ["attendees", "import", str(bad), "--db", db])
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    start = lines.index(f"Error: {bad}: 125 problems, nothing was imported:")
+    assert lines[start + 1] == (
+        "  line 2, Nom 'Dupont<0': contains a character that is not allowed: < "
+        "(accepted: letters, digits, spaces and - ' \u2019 .)"
+    )
+    assert lines[start + 50].startswith("  line 51, Nom 'Dupont<49': ")
+    assert lines[start + 51 :] == [
+        "  … and 75 more, not shown (70 in Nom, 5 in whole rows); the first 50 are above"
+    ]
+    assert database.connect(db).execute("SELECT COUNT(*) FROM attendees").fetchone()[0] == 0
 
 
 def test_cli_import_reports_and_refuses_without_traceback(tmp_path):
