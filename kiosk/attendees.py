@@ -197,11 +197,18 @@ def from_row(row: tuple) -> Attendee:
     )
 
 
+# Unicode does not decompose œ and æ, yet French writes « Oeuvray » for « Œuvray » and
+# « Laetitia » for « Lætitia » when a keyboard has no ligature. (ß needs nothing: casefold
+# writes it ss.)
+_LIGATURES = str.maketrans({"œ": "oe", "æ": "ae"})
+
+
 def fold(text: str) -> str:
-    """Accent-, case- and hyphen-insensitive form: « Grégory-Doucet » -> « gregory doucet »."""
+    """Accent-, case-, ligature- and hyphen-insensitive form: « Grégory-Doucet » ->
+    « gregory doucet », « Œuvray » -> « oeuvray »."""
     decomposed = unicodedata.normalize("NFKD", text)
     bare = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-    return " ".join(re.sub(r"[^\w@.]+|_", " ", bare).split())
+    return " ".join(re.sub(r"[^\w@.]+|_", " ", bare.translate(_LIGATURES)).split())
 
 
 def name_key(first_name: str, last_name: str) -> str:
