@@ -93,11 +93,24 @@ CIVILITIES = {
 }
 # What the walk-in form offers, in this order.
 CIVILITY_CHOICES = ("Mme", "M.", "Mx", "Dr", "Pr", "Me")
-# Functions that make a guest a VIP whose arrival the organisers want to know at once.
+# Offices whose holder's arrival the organisers want to know at once (see is_vip()).
 VIP_FUNCTION = re.compile(
-    r"\b(ministre|secretaire d etat|depute|deputee|senateur|senatrice|maire|ambassadeur|"
-    r"ambassadrice|president de la republique|prefet|prefete)\b"
+    r"\b(ministre|secretaire d etat|depute|deputee|eurodepute|eurodeputee|senateur|senatrice|"
+    r"maire|ambassadeur|ambassadrice|presidente? de la republique|prefet|prefete)\b"
 )
+# « Adjointe au maire », « Chargée de mission auprès du député », « Collaborateur de la
+# sénatrice »: an article or preposition before the office makes it someone else's...
+_SOMEONE_ELSES = {"au", "aux", "du", "des", "de", "d", "la", "le", "l", "les"}
+# ...unless it is the form of address: « Madame la Maire de Paris ».
+_ADDRESS = {"madame", "monsieur"}
+# « Maire adjoint », « Député suppléant », « Préfet honoraire »: a word after the office
+# says it is not held; « Ministre-conseiller » is an embassy's second, not a minister.
+_NOT_HELD = {"adjoint", "adjointe", "suppleant", "suppleante", "honoraire"}
+_NOT_HELD_MINISTER = _NOT_HELD | {"conseiller", "conseillere"}
+# « Ancien ministre », « Ex-ambassadeur », « Ancienne Première ministre ».
+_FORMER = {"ancien", "ancienne", "ex"}
+# One function may list several: « Maire de Pau, ancien Premier ministre ».
+_FUNCTIONS_APART = re.compile(r"[,;/()|–—]|\s-\s")
 CODE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 FIELDS = ("civility", "first_name", "last_name", "organisation", "function", "email", "category")
 LIMITS = {"first_name": 80, "last_name": 80, "organisation": 160, "function": 240, "email": 254}
@@ -316,7 +329,30 @@ def clean_fields(data: Any) -> dict[str, str]:
 
 
 def is_vip(fields: dict[str, str]) -> bool:
-    return bool(VIP_FUNCTION.search(fold(fields.get("function", ""))))
+    """Whether the function names an office its holder holds now: « Maire de Lyon » yes,
+    « Adjointe au maire », « Maire adjoint », « Ancien ministre » no.
+
+    A former office-holder is not flagged (protocol ranks people by the office they hold;
+    the import's VIP column flags anyone the organisers want told of), except a former
+    President of the Republic, who keeps a protection detail and a rank for life.
+    """
+    return any(
+        _holds(office)
+        for part in _FUNCTIONS_APART.split(fields.get("function", ""))
+        for office in VIP_FUNCTION.finditer(fold(part))
+    )
+
+
+def _holds(office: re.Match[str]) -> bool:
+    """Whether the office found in one function of the list is held by the guest."""
+    before = office.string[: office.start()].split()
+    after = office.string[office.end() :].split()
+    if before and before[-1] in _SOMEONE_ELSES and not (len(before) > 1 and before[-2] in _ADDRESS):
+        return False
+    not_held = _NOT_HELD_MINISTER if office[0] == "ministre" else _NOT_HELD
+    if after and after[0] in not_held:
+        return False
+    return "republique" in office[0] or not _FORMER & set(before[-2:])
 
 
 def record(fields: dict[str, str], source: str, now: dt.datetime, vip: bool | None = None):
@@ -599,7 +635,8 @@ def _row_problems(
     if vip not in _YES | _NO:
         column, hint = header[columns["vip"]], "accepted: " + _ACCEPTED["vip"]
         problems.append(Problem(number, "is not oui/non", column, cell["vip"], hint))
-    fields["vip"] = "oui" if vip in _YES else ""
+    # Said either way, the column decides; left empty, the function does (see is_vip()).
+    fields["vip"] = "oui" if vip in _YES else "non" if vip else ""
     return fields, problems
 
 
@@ -635,7 +672,7 @@ def import_csv(
             if found:
                 problems += found
                 continue
-            vip = True if fields.pop("vip") else None
+            vip = {"oui": True, "non": False}.get(fields.pop("vip"))
             key = (
                 name_key(fields["first_name"], fields["last_name"]),
                 fold(fields["organisation"]),

@@ -11,6 +11,7 @@ import qrcode
 import qrcode.image.svg
 from click.testing import CliRunner
 
+from kiosk import attendees as people
 from kiosk import checkin
 from kiosk import db as database
 from kiosk.attendees import CsvError, import_csv
@@ -235,6 +236,79 @@ def test_cli_reports_fifty_problems_then_how_many_more_and_where(tmp_path):
         "  … and 75 more, not shown (70 in Nom, 5 in whole rows); the first 50 are above"
     ]
     assert database.connect(db).execute("SELECT COUNT(*) FROM attendees").fetchone()[0] == 0
+
+
+# Functions as French guest lists write them: the office held, flagged VIP...
+VIP_FUNCTIONS = [
+    "Maire de Lyon",
+    "Ministre de l'Europe et des Affaires étrangères",
+    "Ambassadrice de France au Liban",
+    "Président de la République",
+    "Sénatrice de Paris",
+    "Député du Rhône",
+    "Préfète de région",
+    "Préfet de police",
+    "Première ministre",
+    "Secrétaire d’État chargée de la Francophonie",
+    "Députée européenne",
+    "Eurodéputée",
+    "Sénateur-maire",
+    "Ambassadeur, représentant permanent de la France auprès de l'UNESCO",
+    "Madame la Maire de Paris",
+    "Maire de Pau, ancien Premier ministre",
+    "Ancienne ministre, sénatrice de la Haute-Vienne",
+    # a former President of the Republic keeps a protection detail and a protocol rank
+    "Ancien Président de la République",
+]
+# ...and the people around an office, or who held it once, not.
+NOT_VIP_FUNCTIONS = [
+    "Adjointe au maire",
+    "Adjoint à la maire de Paris",
+    "Premier adjoint au maire",
+    "Première adjointe à la maire de Strasbourg",
+    "Conseiller municipal délégué auprès du maire",
+    "Maire adjoint",
+    "Maire-adjointe de Lyon",
+    "Directrice de cabinet du maire",
+    "Chargée de mission auprès du député",
+    "Attaché parlementaire du député",
+    "Collaborateur parlementaire de la sénatrice",
+    "Cheffe de cabinet de la ministre",
+    "Conseiller diplomatique du Président de la République",
+    "Conseillère de l'ambassadeur",
+    "Ministre-conseiller de l'ambassade de France",
+    "Député suppléant",
+    "Ancien ministre",
+    "Ancienne Première ministre",
+    "Ex-ambassadeur",
+    "Préfet honoraire",
+    "Maire honoraire",
+    "Président de l'Association des maires de France",
+    "Conseillère régionale",
+]
+
+
+@pytest.mark.parametrize("function", VIP_FUNCTIONS)
+def test_holding_an_office_makes_a_vip(function):
+    assert people.is_vip({"function": function}), function
+
+
+@pytest.mark.parametrize("function", NOT_VIP_FUNCTIONS)
+def test_working_for_an_office_or_having_held_it_does_not(function):
+    assert not people.is_vip({"function": function}), function
+
+
+def test_the_vip_column_says_yes_or_no_over_the_function(db):
+    raw = (
+        "Prénom;Nom;Fonction;VIP\n"
+        "Anne;Hidalgo;Maire de Paris;\n"
+        "Jean;Fabre;Maire de Pau;non\n"
+        "Léa;Martin;Adjointe au maire;oui\n"
+        "Paul;Durand;Chargé de mission;\n"
+    ).encode()
+    import_csv(db, raw, at("07:00"))
+    flags = dict(db.execute("SELECT last_name, vip FROM attendees").fetchall())
+    assert flags == {"Hidalgo": 1, "Fabre": 0, "Martin": 1, "Durand": 0}
 
 
 def test_cli_import_reports_and_refuses_without_traceback(tmp_path):
