@@ -99,9 +99,9 @@ VIP_FUNCTION = re.compile(
     r"maire|ambassadeur|ambassadrice|presidente? de la republique|prefet|prefete)\b"
 )
 # « Adjointe au maire », « Chargée de mission auprès du député », « Collaborateur de la
-# sénatrice »: an article or preposition before the office makes it someone else's...
+# sénatrice »: an article or preposition between a word and the office makes the office
+# someone else's, unless that word is a form of address: « Madame la Maire de Paris ».
 _SOMEONE_ELSES = {"au", "aux", "du", "des", "de", "d", "la", "le", "l", "les"}
-# ...unless it is the form of address: « Madame la Maire de Paris ».
 _ADDRESS = {"madame", "monsieur"}
 # « Maire adjoint », « Député suppléant », « Préfet honoraire »: a word after the office
 # says it is not held; « Ministre-conseiller » is an embassy's second, not a minister.
@@ -347,7 +347,7 @@ def _holds(office: re.Match[str]) -> bool:
     """Whether the office found in one function of the list is held by the guest."""
     before = office.string[: office.start()].split()
     after = office.string[office.end() :].split()
-    if before and before[-1] in _SOMEONE_ELSES and not (len(before) > 1 and before[-2] in _ADDRESS):
+    if len(before) > 1 and before[-1] in _SOMEONE_ELSES and before[-2] not in _ADDRESS:
         return False
     not_held = _NOT_HELD_MINISTER if office[0] == "ministre" else _NOT_HELD
     if after and after[0] in not_held:
@@ -630,7 +630,8 @@ def _row_problems(
             hint = 'a line break: is a quote (") opened and never closed?'
         elif exc.message not in _SAYS_WHAT_IS_ACCEPTED:
             hint = "accepted: " + _ACCEPTED[exc.field]
-        problems.append(Problem(number, exc.problem, header[columns[exc.field]], value, hint))
+        column = header[columns[exc.field]] if exc.field in columns else exc.field
+        problems.append(Problem(number, exc.problem, column, value, hint))
     vip = fold(cell.get("vip", ""))
     if vip not in _YES | _NO:
         column, hint = header[columns["vip"]], "accepted: " + _ACCEPTED["vip"]

@@ -255,6 +255,7 @@ VIP_FUNCTIONS = [
     "Sénateur-maire",
     "Ambassadeur, représentant permanent de la France auprès de l'UNESCO",
     "Madame la Maire de Paris",
+    "La préfète de la région Bretagne",
     "Maire de Pau, ancien Premier ministre",
     "Ancienne ministre, sénatrice de la Haute-Vienne",
     # a former President of the Republic keeps a protection detail and a protocol rank
