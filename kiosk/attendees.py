@@ -1,8 +1,9 @@
 """Attendees: their fields and how they are checked, codes, CSV import and export, purge.
 
 No Flask here. Every field an attendee gives (at the kiosk, in a CSV cell) goes through
-`clean_fields()`, which refuses what cannot be right on a badge with a message naming the
-field, so the kiosk, the API and the import all apply the same rules.
+the same checks, which refuse what cannot be right on a badge with a message naming the
+field, so the kiosk, the API and the import all apply the same rules: `clean_fields()`
+refuses the first bad field, `check_fields()` tells every one (the import reports them all).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import io
 import re
 import secrets
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,16 +93,31 @@ CIVILITIES = {
 }
 # What the kiosk's walk-in form offers, in this order; each is a value of CIVILITIES.
 CIVILITY_CHOICES = ("Mme", "M.", "Mx", "Dr", "Pr", "Me")
-# Functions that make a guest a VIP whose arrival the organisers want to know at once.
+# Offices whose holder's arrival the organisers want to know at once (see is_vip()).
 VIP_FUNCTION = re.compile(
-    r"\b(ministre|secretaire d etat|depute|deputee|senateur|senatrice|maire|ambassadeur|"
-    r"ambassadrice|president de la republique|prefet|prefete)\b"
+    r"\b(ministre|secretaire d etat|depute|deputee|eurodepute|eurodeputee|senateur|senatrice|"
+    r"maire|ambassadeur|ambassadrice|presidente? de la republique|prefet|prefete)\b"
 )
+# « Adjointe au maire », « Chargée de mission auprès du député », « Collaborateur de la
+# sénatrice »: an article or preposition between a word and the office makes the office
+# someone else's, unless that word is a form of address: « Madame la Maire de Paris ».
+_SOMEONE_ELSES = {"au", "aux", "du", "des", "de", "d", "la", "le", "l", "les"}
+_ADDRESS = {"madame", "monsieur"}
+# « Maire adjoint », « Député suppléant », « Préfet honoraire »: a word after the office
+# says it is not held; « Ministre-conseiller » is an embassy's second, not a minister.
+_NOT_HELD = {"adjoint", "adjointe", "suppleant", "suppleante", "honoraire"}
+_NOT_HELD_MINISTER = _NOT_HELD | {"conseiller", "conseillere"}
+# « Ancien ministre », « Ex-ambassadeur », « Ancienne Première ministre ».
+_FORMER = {"ancien", "ancienne", "ex"}
+# One function may list several: « Maire de Pau, ancien Premier ministre ».
+_FUNCTIONS_APART = re.compile(r"[,;/()|–—]|\s-\s")
 CODE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 FIELDS = ("civility", "first_name", "last_name", "organisation", "function", "email", "category")
 LIMITS = {"first_name": 80, "last_name": 80, "organisation": 160, "function": 240, "email": 254}
-_NAME_OK = set(" -'’.")
-_TEXT_OK = set(" -'’.,&()/+°:«»\"!?@#–·")  # · for inclusive writing: « élu·e »
+_NAME_CHARS = " -'’."
+_TEXT_CHARS = " -'’.,&()/+°:«»\"!?@#–·"  # · for inclusive writing: « élu·e »
+_NAME_OK = set(_NAME_CHARS)
+_TEXT_OK = set(_TEXT_CHARS)
 _EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[A-Za-z]{2,}$")
 
 
@@ -138,6 +155,11 @@ class InvalidField(Refusal):
 
     def details(self) -> dict[str, Any]:
         return {"field": self.field}
+
+    @property
+    def problem(self) -> str:
+        """What is wrong, untranslated and without the field: « is required »."""
+        return self.message % self.params if self.params else self.message
 
 
 class Attendee(NamedTuple):
@@ -188,11 +210,18 @@ def from_row(row: tuple) -> Attendee:
     )
 
 
+# Unicode does not decompose œ and æ, yet French writes « Oeuvray » for « Œuvray » and
+# « Laetitia » for « Lætitia » when a keyboard has no ligature. (ß needs nothing: casefold
+# writes it ss.)
+_LIGATURES = str.maketrans({"œ": "oe", "æ": "ae"})
+
+
 def fold(text: str) -> str:
-    """Accent-, case- and hyphen-insensitive form: « Grégory-Doucet » -> « gregory doucet »."""
+    """Accent-, case-, ligature- and hyphen-insensitive form: « Grégory-Doucet » ->
+    « gregory doucet », « Œuvray » -> « oeuvray »."""
     decomposed = unicodedata.normalize("NFKD", text)
     bare = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-    return " ".join(re.sub(r"[^\w@.]+|_", " ", bare).split())
+    return " ".join(re.sub(r"[^\w@.]+|_", " ", bare.translate(_LIGATURES)).split())
 
 
 def name_key(first_name: str, last_name: str) -> str:
@@ -201,8 +230,18 @@ def name_key(first_name: str, last_name: str) -> str:
 
 
 def new_code() -> str:
-    """144 random bits, URL-safe: what the QR code carries, and nothing else."""
-    return secrets.token_urlsafe(18)
+    """About 144 random bits, URL-safe, starting with a letter or digit: what the QR code
+    carries, and nothing else.
+
+    A spreadsheet computes a cell that starts with - (as with = + @), so the mail merge of
+    an exported list would print #NAME? or an apostrophe in place of such a code. Drawing
+    again the 2 in 64 codes that start with - or _ keeps the other 23 characters as
+    random as before: 5.95 + 23 × 6 = 143.95 bits.
+    """
+    while True:
+        code = secrets.token_urlsafe(18)
+        if code[0].isalnum():
+            return code
 
 
 def _check_text(field: str, value: Any, allowed: set[str], required: bool) -> str:
@@ -229,36 +268,91 @@ def _check_text(field: str, value: Any, allowed: set[str], required: bool) -> st
     return value
 
 
+def _civility(value: Any) -> str:
+    value = value or ""
+    if not isinstance(value, str) or value.strip().casefold() not in CIVILITIES:
+        raise InvalidField("civility", N_("is not one of M., Mme, Mx, Dr, Pr, Me"))
+    return CIVILITIES[value.strip().casefold()]
+
+
+def _category(value: Any) -> str:
+    value = value or ""
+    if (
+        not isinstance(value, str)
+        or fold(value) not in CATEGORY_ALIASES
+        or (value.strip() and not fold(value))  # « 😀 » folds to nothing
+    ):
+        raise InvalidField("category", N_("is not a known category"))
+    return CATEGORY_ALIASES[fold(value)]
+
+
+def _email(value: Any) -> str:
+    email = _check_text("email", value, set("@.+-_"), required=False)
+    if email and not _EMAIL.match(email):
+        raise InvalidField("email", N_("is not an email address"))
+    return email.lower()
+
+
+# One check per field, in the order a walk-in's refusal names the first bad one.
+_CHECKS: dict[str, Callable[[Any], str]] = {
+    "civility": _civility,
+    "category": _category,
+    "email": _email,
+    "first_name": lambda v: _check_text("first_name", v, _NAME_OK, True),
+    "last_name": lambda v: _check_text("last_name", v, _NAME_OK, True),
+    "organisation": lambda v: _check_text("organisation", v, _TEXT_OK, False),
+    "function": lambda v: _check_text("function", v, _TEXT_OK, False),
+}
+
+
+def check_fields(data: dict[str, Any]) -> tuple[dict[str, str], list[InvalidField]]:
+    """Every field checked on its own: the tidied values, and one refusal per bad field
+    (an import reports them all at once)."""
+    cleaned: dict[str, str] = {}
+    refused: list[InvalidField] = []
+    for field, check in _CHECKS.items():
+        try:
+            cleaned[field] = check(data.get(field))
+        except InvalidField as exc:
+            refused.append(exc)
+    return cleaned, refused
+
+
 def clean_fields(data: Any) -> dict[str, str]:
     """The attendee's fields checked and tidied, or InvalidField for the first bad one."""
     if not isinstance(data, dict):
         raise InvalidField("body", N_("must be an object with the attendee's fields"))
-    civility = data.get("civility") or ""
-    if not isinstance(civility, str) or civility.strip().casefold() not in CIVILITIES:
-        raise InvalidField("civility", N_("is not one of M., Mme, Mx, Dr, Pr, Me"))
-    category = data.get("category") or ""
-    if (
-        not isinstance(category, str)
-        or fold(category) not in CATEGORY_ALIASES
-        or (category.strip() and not fold(category))  # « 😀 » folds to nothing
-    ):
-        raise InvalidField("category", N_("is not a known category"))
-    email = _check_text("email", data.get("email"), set("@.+-_"), required=False)
-    if email and not _EMAIL.match(email):
-        raise InvalidField("email", N_("is not an email address"))
-    return {
-        "civility": CIVILITIES[civility.strip().casefold()],
-        "first_name": _check_text("first_name", data.get("first_name"), _NAME_OK, True),
-        "last_name": _check_text("last_name", data.get("last_name"), _NAME_OK, True),
-        "organisation": _check_text("organisation", data.get("organisation"), _TEXT_OK, False),
-        "function": _check_text("function", data.get("function"), _TEXT_OK, False),
-        "email": email.lower(),
-        "category": CATEGORY_ALIASES[fold(category)],
-    }
+    cleaned, refused = check_fields(data)
+    if refused:
+        raise refused[0]
+    return {field: cleaned[field] for field in FIELDS}
 
 
 def is_vip(fields: dict[str, str]) -> bool:
-    return bool(VIP_FUNCTION.search(fold(fields.get("function", ""))))
+    """Whether the function names an office its holder holds now: « Maire de Lyon » yes,
+    « Adjointe au maire », « Maire adjoint », « Ancien ministre » no.
+
+    A former office-holder is not flagged (protocol ranks people by the office they hold;
+    the import's VIP column flags anyone the organisers want told of), except a former
+    President of the Republic, who keeps a protection detail and a rank for life.
+    """
+    return any(
+        _holds(office)
+        for part in _FUNCTIONS_APART.split(fields.get("function", ""))
+        for office in VIP_FUNCTION.finditer(fold(part))
+    )
+
+
+def _holds(office: re.Match[str]) -> bool:
+    """Whether the office found in one function of the list is held by the guest."""
+    before = office.string[: office.start()].split()
+    after = office.string[office.end() :].split()
+    if len(before) > 1 and before[-1] in _SOMEONE_ELSES and before[-2] not in _ADDRESS:
+        return False
+    not_held = _NOT_HELD_MINISTER if office[0] == "ministre" else _NOT_HELD
+    if after and after[0] in not_held:
+        return False
+    return "republique" in office[0] or not _FORMER & set(before[-2:])
 
 
 def record(fields: dict[str, str], source: str, now: dt.datetime, vip: bool | None = None):
@@ -319,8 +413,71 @@ _YES = {"oui", "o", "yes", "y", "1", "x", "vrai", "true"}
 _NO = {"", "non", "n", "no", "0", "faux", "false"}
 
 
+# What a cell may hold, for the import's report (the command line speaks English, as its
+# other messages do; the kiosk and the API say it through InvalidField's translations).
+_ACCEPTED = {
+    "first_name": "letters, spaces and " + " ".join(_NAME_CHARS.strip()),
+    "last_name": "letters, digits, spaces and " + " ".join(_NAME_CHARS.strip()),
+    "organisation": "letters, digits, spaces and " + " ".join(_TEXT_CHARS.strip()),
+    "function": "letters, digits, spaces and " + " ".join(_TEXT_CHARS.strip()),
+    "email": "an address such as prenom.nom@example.fr, or nothing",
+    "category": ", ".join(CATEGORY_KEYS)
+    + ", their French or English names (« Élu·e », « Agent territorial », « NGO »…), "
+    "or nothing",
+    "vip": "oui, non, yes, no, x, 1, 0, vrai, faux, or nothing",
+}
+_SAYS_WHAT_IS_ACCEPTED = {
+    N_("is required"),
+    N_("is longer than %(max)d characters"),
+    N_("is not one of M., Mme, Mx, Dr, Pr, Me"),
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing to fix in a file: its line, the column as the file names it, the cell,
+    what is wrong, and a hint (what the cell may hold instead)."""
+
+    line: int
+    problem: str
+    column: str = ""
+    value: str | None = None
+    hint: str = ""
+
+    def __str__(self) -> str:
+        where = f"line {self.line}, {self.column}" if self.column else f"line {self.line}"
+        if self.value is not None:
+            shown = self.value if len(self.value) <= 40 else self.value[:40] + "…"
+            where += f" {shown!r}"
+        hint = f" ({self.hint})" if self.hint else ""
+        return f"{where}: {self.problem}{hint}"
+
+
 class CsvError(ValueError):
-    """A file that cannot be imported; the message names the line."""
+    """A file that cannot be imported: every problem found in it, each naming its line,
+    or the one reason the whole file cannot be read."""
+
+    def __init__(self, problems: str | list[Problem]):
+        self.problems: list[Problem | str] = (
+            [problems] if isinstance(problems, str) else list(problems)
+        )
+        super().__init__("\n".join(map(str, self.problems)))
+
+    def report(self, limit: int = 50) -> str:
+        """For the organiser: at most `limit` problems, then how many more and where, so a
+        file broken on every row does not scroll its first problems away."""
+        if len(self.problems) == 1:
+            return f"{self.problems[0]} — nothing was imported"
+        lines = [f"{len(self.problems)} problems, nothing was imported:"]
+        lines += [f"  {problem}" for problem in self.problems[:limit]]
+        rest = self.problems[limit:]
+        if rest:
+            columns = Counter(getattr(p, "column", "") or "whole rows" for p in rest)
+            where = ", ".join(f"{n} in {column}" for column, n in columns.most_common())
+            lines.append(
+                f"  … and {len(rest)} more, not shown ({where}); the first {limit} are above"
+            )
+        return "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -329,45 +486,159 @@ class ImportReport:
     already_present: int
 
 
+_BOMS = {b"\xef\xbb\xbf": "utf-8", b"\xff\xfe": "utf-16", b"\xfe\xff": "utf-16"}
+# Files a spreadsheet saves in its own format (.xlsx and .ods are zip archives, .xls an OLE
+# compound file): the most common wrong file, and one that deserves a plainer answer than
+# a complaint about its bytes.
+_SPREADSHEET_FILES = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
+# UTF-8 for à…ÿ, Œ œ, « » ° and the no-break space, ’ – — … and €: bytes that a Windows-1252
+# file of French names never holds (they read Ã©, Å“, Â«, â€™), and that every UTF-8 file
+# of French names does. A file holding them and bytes that are not UTF-8 is UTF-8 damaged,
+# or two files pasted together, and reading it as Windows-1252 would garble every accent.
+_FRENCH_IN_UTF8 = re.compile(
+    rb"\xc3[\x80-\xbf]|\xc5[\x92\x93]|\xc2[\xa0\xab\xb0\xbb]"
+    rb"|\xe2\x80[\x93\x94\x99\xa6]|\xe2\x82\xac"
+)
+
+
+def _line_of(raw: bytes, position: int, encoding: str = "utf-8") -> int:
+    return raw[:position].decode(encoding, errors="replace").count("\n") + 1
+
+
+def _cut_off(exc: UnicodeDecodeError) -> bool:
+    return exc.end == len(exc.object) and exc.reason in ("unexpected end of data", "truncated data")
+
+
 def decode(raw: bytes) -> str:
-    """UTF-8 (with or without BOM) or Windows-1252, as French offices export."""
-    if raw.startswith(b"\xef\xbb\xbf"):
-        return raw[3:].decode("utf-8")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return raw.decode("cp1252")
-    except UnicodeDecodeError as exc:
-        raise CsvError(f"the file is neither UTF-8 nor Windows-1252 (byte {exc.start})") from None
+    """The file's text: UTF-8 (with or without BOM), UTF-16 with its BOM (Excel's « Texte
+    Unicode »), or Windows-1252, as French offices save a CSV; else CsvError, never a
+    UnicodeDecodeError."""
+    if raw.startswith(_SPREADSHEET_FILES):
+        raise CsvError(
+            "this is a spreadsheet file (.xlsx, .ods or .xls), not a CSV file: save it as "
+            "« CSV UTF-8 » or « CSV (séparateur : point-virgule) » and import that file"
+        )
+    bom = next((b for b in _BOMS if raw.startswith(b)), b"")
+    if _BOMS.get(bom) == "utf-16":
+        try:
+            text = raw.decode("utf-16")  # its BOM says which byte order
+        except UnicodeDecodeError as exc:
+            if _cut_off(exc):
+                raise CsvError(
+                    "the file ends in the middle of a character: is it cut off?"
+                ) from None
+            line = _line_of(raw, exc.start, "utf-16")
+            raise CsvError(f"line {line}: bytes that are not UTF-16, as its BOM says") from None
+    else:
+        body = raw[len(bom) :]
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if _FRENCH_IN_UTF8.search(body):
+                if _cut_off(exc):
+                    raise CsvError(
+                        "the file ends in the middle of a character: is it cut off?"
+                    ) from None
+                raise CsvError(
+                    f"line {_line_of(body, exc.start)}: byte 0x{body[exc.start]:02X} is not "
+                    "UTF-8, though the rest of the file is: the file is damaged, or mixes two "
+                    "encodings (rows pasted from another file?); save it again as « CSV UTF-8 »"
+                ) from None
+            # A UTF-8 BOM before Windows-1252 bytes: written by a tool that adds the BOM
+            # whatever the encoding; the bytes say more than the BOM.
+            try:
+                text = body.decode("cp1252")
+            except UnicodeDecodeError as exc:
+                raise CsvError(
+                    f"line {_line_of(body, exc.start)}: byte 0x{body[exc.start]:02X}: the file "
+                    "is neither UTF-8 nor Windows-1252"
+                ) from None
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise CsvError(
+            f"line {line}: a NUL character: this is not a text file (a spreadsheet's own "
+            "format? UTF-16 without its BOM?); save it as « CSV UTF-8 »"
+        )
+    return text
 
 
-def read_rows(text: str) -> tuple[list[str], list[list[str]]]:
+def read_rows(text: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The header and the rows, each row with the number of the line it starts on (a
+    quoted cell may span several lines)."""
     first = text.split("\n", 1)[0]
     delimiter = max((";", ",", "\t"), key=first.count)
-    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows = []
+    while True:
+        start = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # a cell longer than the csv module's limit (128 KiB)
+            raise CsvError(
+                f'line {start}: {exc}: is a quote (") opened there and never closed?'
+            ) from None
+        rows.append((start, row))
     if not rows:
         raise CsvError("the file is empty")
-    return rows[0], rows[1:]
+    return rows[0][1], rows[1:]
 
 
 def map_headers(header: list[str]) -> dict[str, int]:
+    """Which column holds each field; CsvError with every problem of the header line."""
     columns: dict[str, int] = {}
+    problems = []
     for index, name in enumerate(header):
         key = fold(name)
         for field, names in HEADERS.items():
             if key in names:
                 if field in columns:
-                    raise CsvError(f"line 1: two columns for {field} ({name!r})")
-                columns[field] = index
+                    first = header[columns[field]]
+                    problems.append(Problem(1, f"two columns for {field}: {first!r} and {name!r}"))
+                else:
+                    columns[field] = index
     missing = [f for f in ("last_name", "first_name") if f not in columns]
     if missing:
-        raise CsvError(
-            "line 1: no column for " + " and ".join(missing) + " (expected headers such as "
-            "Nom, Prénom, Civilité, Organisation, Fonction, Courriel, Catégorie)"
+        problems.append(
+            Problem(
+                1,
+                "no column for " + " and ".join(missing) + " (expected headers such as "
+                "Nom, Prénom, Civilité, Organisation, Fonction, Courriel, Catégorie)",
+            )
         )
+    if problems:
+        raise CsvError(problems)
     return columns
+
+
+def _row_problems(
+    number: int, row: list[str], header: list[str], columns: dict[str, int]
+) -> tuple[dict[str, str], list[Problem]]:
+    """A row's tidied fields, and a problem for each of its cells that cannot be stored."""
+    if len(row) > len(header):
+        problem = f"{len(row)} cells for {len(header)} columns"
+        hint = "a separator inside a cell that is not in quotes?"
+        return {}, [Problem(number, problem, hint=hint)]
+    cell = {f: (row[i] if i < len(row) else "") for f, i in columns.items()}
+    fields, refused = check_fields({f: cell.get(f, "") for f in FIELDS})
+    problems = []
+    for exc in refused:
+        value = cell.get(exc.field, "")
+        hint = ""
+        if "\n" in value or "\r" in value:
+            hint = 'a line break: is a quote (") opened and never closed?'
+        elif exc.message not in _SAYS_WHAT_IS_ACCEPTED:
+            hint = "accepted: " + _ACCEPTED[exc.field]
+        column = header[columns[exc.field]] if exc.field in columns else exc.field
+        problems.append(Problem(number, exc.problem, column, value, hint))
+    vip = fold(cell.get("vip", ""))
+    if vip not in _YES | _NO:
+        column, hint = header[columns["vip"]], "accepted: " + _ACCEPTED["vip"]
+        problems.append(Problem(number, "is not oui/non", column, cell["vip"], hint))
+    # Said either way, the column decides; left empty, the function does (see is_vip()).
+    fields["vip"] = "oui" if vip in _YES else "non" if vip else ""
+    return fields, problems
 
 
 def import_csv(
@@ -376,10 +647,15 @@ def import_csv(
     now: dt.datetime,
     progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
-    """Import attendees all-or-nothing; the same file twice creates no duplicates."""
+    """Import attendees all or nothing; the same file twice creates no duplicates.
+
+    A file with problems writes nothing and raises CsvError with all of them, every bad
+    cell of every row, so that one run tells the organiser everything to fix.
+    """
     header, rows = read_rows(decode(raw))
     columns = map_headers(header)
     new: list[dict[str, Any]] = []
+    problems: list[Problem] = []
     already = 0
     with transaction(db):
         emails = {
@@ -388,21 +664,16 @@ def import_csv(
         people = {
             (n, o) for n, o in db.execute("SELECT name_key, org_key FROM attendees").fetchall()
         }
-        for number, row in enumerate(rows, start=2):
+        for number, row in rows:
             if progress:
                 progress(1)
             if not any(cell.strip() for cell in row):
                 continue
-            if len(row) > len(header):
-                raise CsvError(f"line {number}: {len(row)} cells for {len(header)} columns")
-            cell = {f: (row[i] if i < len(row) else "") for f, i in columns.items()}
-            try:
-                fields = clean_fields({f: cell.get(f, "") for f in FIELDS})
-            except InvalidField as exc:
-                raise CsvError(f"line {number}: {exc}") from None
-            vip_cell = fold(cell.get("vip", ""))
-            if vip_cell not in _YES | _NO:
-                raise CsvError(f"line {number}: vip: {cell['vip']!r} is not oui/non")
+            fields, found = _row_problems(number, row, header, columns)
+            if found:
+                problems += found
+                continue
+            vip = {"oui": True, "non": False}.get(fields.pop("vip"))
             key = (
                 name_key(fields["first_name"], fields["last_name"]),
                 fold(fields["organisation"]),
@@ -415,8 +686,9 @@ def import_csv(
             if fields["email"]:
                 emails.add(fields["email"])
             people.add(key)
-            vip = True if vip_cell in _YES else None
             new.append(record(fields, "imported", now, vip=vip))
+        if problems:
+            raise CsvError(problems)
         if new:
             db["attendees"].insert_all(new, batch_size=500)
     return ImportReport(len(new), already)
@@ -451,6 +723,9 @@ def write_csv(rows: Iterable[Iterable[Any]], header: list[str]) -> str:
 
 def _spreadsheet_safe(value: Any) -> Any:
     # A cell starting with = + - @ is run as a formula by spreadsheets (CSV injection).
+    # Codes made since new_code() draws them starting with a letter or digit never start
+    # so and go out verbatim; a code an older database still holds that starts with - goes
+    # out as '-…, as the kiosk reads a code with a spreadsheet's apostrophe as the code.
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
         return "'" + value
     return value

@@ -113,6 +113,17 @@ def _already(db, attendee: Attendee, at: str, by: str, kiosk: str, now) -> Resul
 
 _LOOKUP = f"SELECT {COLUMNS}, checked_in_at, checked_in_by FROM attendees WHERE code = ?"
 
+# A spreadsheet marks a cell as text with a leading ', which a mail merge can carry into
+# the QR code, and a word processor can turn into ’ or ‘. No code holds an apostrophe, so
+# dropping one before the code turns no code into another.
+_TEXT_MARKS = ("'", "\u2019", "\u2018")
+
+
+def _scanned(code: str) -> str:
+    """The code a scan carries, without spaces around it or a spreadsheet's text mark."""
+    code = code.strip()
+    return code[1:] if code.startswith(_TEXT_MARKS) else code
+
 
 def check_in(db: Database, code: Any, kiosk: str, now: dt.datetime) -> Result:
     """A scanned code: checked in now, already checked in, unknown or malformed.
@@ -122,10 +133,11 @@ def check_in(db: Database, code: Any, kiosk: str, now: dt.datetime) -> Result:
     the one UPDATE; only when it admits no one does a look-up tell « already » from
     « unknown ». Every outcome leaves one row in the log.
     """
-    if not isinstance(code, str) or not people.CODE.match(code.strip()):
+    scanned = _scanned(code) if isinstance(code, str) else None
+    if scanned is None or not people.CODE.match(scanned):
         _log(db, now, kiosk, MALFORMED, detail=repr(code)[:80])
         return Result(MALFORMED)
-    code = code.strip()
+    code = scanned
     admitted = _admit(db, "code", code, kiosk, now, CHECKED_IN)
     if admitted is not None:
         return admitted

@@ -247,9 +247,12 @@ def attendees() -> None:
 def import_command(file, db_path) -> None:
     """Import attendees from a CSV file (all or nothing; no duplicates on a second run).
 
-    Accepts , or ; separators, UTF-8 (with or without BOM) or Windows-1252, and French or
-    English headers: Nom, Prénom, Civilité, Organisation, Fonction, Courriel/Email,
-    Catégorie, VIP.
+    A file with problems writes nothing and lists them all: line, column, value, and what
+    the cell may hold (the first 50, then how many more).
+
+    Accepts , ; or tab separators, UTF-8 (with or without BOM), UTF-16 with its BOM
+    (Excel's « Texte Unicode ») or Windows-1252, and French or English headers: Nom, Prénom,
+    Civilité, Organisation, Fonction, Courriel/Email, Catégorie, VIP.
 
     Example: kiosk attendees import inscrits.csv
     """
@@ -265,7 +268,7 @@ def import_command(file, db_path) -> None:
         with click.progressbar(length=lines, label="Import", file=sys.stderr) as bar:
             report = import_csv(db, raw, dt.datetime.now(dt.UTC), progress=bar.update)
     except CsvError as exc:
-        raise click.ClickException(f"{file}: {exc} (nothing was imported)") from None
+        raise click.ClickException(f"{file}: {exc.report(limit=50)}") from None
     click.echo(f"{report.created} attendees imported, {report.already_present} already present.")
 
 

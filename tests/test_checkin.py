@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import string
 import threading
 
 import pytest
@@ -264,6 +265,69 @@ def test_search_is_accent_and_case_insensitive(db):
     assert len(checkin.search(db, "%")) == 2  # punctuation alone filters nothing
 
 
+def test_fold_writes_the_ligatures_out():
+    assert people.fold("Œuvray") == people.fold("OEUVRAY") == "oeuvray"
+    assert people.fold("Lætitia") == people.fold("LAETITIA") == "laetitia"
+    assert people.fold("Cœur de Savoie") == "coeur de savoie"
+    assert people.fold("Straße") == people.fold("STRASSE") == "strasse"
+    assert people.name_key("Loïc", "Œuvray") == people.name_key("Loic", "Oeuvray")
+
+
+def test_search_finds_a_name_with_a_ligature_typed_either_way(db):
+    add(db, {**DUPONT, "first_name": "Loïc", "last_name": "Œuvray"})
+    add(db, {**DUPONT, "first_name": "Lætitia", "organisation": "CC Cœur de Savoie"})
+    for query, found in [
+        ("oeuvray", ["Œuvray"]),
+        ("Œuvray", ["Œuvray"]),
+        ("OEUVRAY loic", ["Œuvray"]),
+        ("laetitia", ["Dupont"]),
+        ("Lætitia", ["Dupont"]),
+        ("coeur de savoie", ["Dupont"]),
+        ("cœur", ["Dupont"]),
+    ]:
+        assert [a.last_name for a, _ in checkin.search(db, query)] == found, query
+
+
+def test_a_name_with_a_ligature_is_one_person_either_way(db):
+    oeuvray = add(db, {**DUPONT, "civility": "M.", "first_name": "Loïc", "last_name": "Œuvray"})
+    with pytest.raises(ExistingAttendee) as match:
+        checkin.register_walk_in(
+            db, {**DUPONT, "first_name": "Loic", "last_name": "Oeuvray"}, "k", at("09:05")
+        )
+    assert match.value.attendee.id == oeuvray.id
+    report = people.import_csv(
+        db, "Prénom;Nom;Organisation\nLoic;OEUVRAY;Ville de Lyon\n".encode(), at("09:10")
+    )
+    assert (report.created, report.already_present) == (0, 1)
+    assert db.execute("SELECT COUNT(*) FROM attendees").fetchone()[0] == 1
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="keys stored before fold() wrote œ and æ out need a migration in kiosk/db.py "
+    "(not on this branch); remove this mark when it is added",
+)
+def test_keys_stored_before_fold_wrote_ligatures_out_are_folded_again_by_a_migration(tmp_path):
+    old = database.connect(str(tmp_path / "old.db"))
+    keep = database.MIGRATIONS
+    try:
+        database.MIGRATIONS = keep[:5]  # the database as it was up to 0005
+        database.migrate(old)
+    finally:
+        database.MIGRATIONS = keep
+    oeuvray = add(old, {**DUPONT, "first_name": "Lætitia", "last_name": "Œuvray"})
+    # the keys fold() stored then: œ and æ kept (casefold only lowered Œ and Æ)
+    old.execute(
+        "UPDATE attendees SET name_key = 'lætitiaœuvray', org_key = 'cœur de savoie' WHERE id = ?",
+        [oeuvray.id],
+    )
+    database.migrate(old)
+    keys = old.execute("SELECT name_key, org_key FROM attendees").fetchone()
+    assert tuple(keys) == ("laetitiaoeuvray", "coeur de savoie")
+    assert [a.id for a, _ in checkin.search(old, "oeuvray coeur")] == [oeuvray.id]
+    assert [a.id for a in people.find_by_name(old, "Lætitia", "Œuvray")] == [oeuvray.id]
+
+
 def test_purge_deletes_personal_data_and_keeps_counts(db, db_path):
     a = add(db)
     b = add(db, {**DUPONT, "first_name": "Jean", "category": "presse"})
@@ -314,6 +378,41 @@ def test_codes_are_long_random_and_distinct():
     codes = {people.new_code() for _ in range(1000)}
     assert len(codes) == 1000
     assert all(len(c) == 24 and people.CODE.match(c) for c in codes)  # 144 bits
+
+
+def test_codes_start_with_a_letter_or_digit_never_with_what_spreadsheets_compute():
+    # 10,000 codes: with the 64 characters of URL-safe base64 in first place, about 312
+    # would start with - or _ (a spreadsheet computes a cell starting with -).
+    firsts = {people.new_code()[0] for _ in range(10_000)}
+    assert firsts <= set(string.ascii_letters + string.digits)
+    assert len(firsts) == 62  # and any of them can
+
+
+@pytest.mark.parametrize("mark", ["'", "’", "‘", "  '"])
+def test_a_code_a_spreadsheet_prefixed_with_an_apostrophe_checks_its_guest_in(db, mark):
+    """A spreadsheet's text mark (or the typographic one a word processor makes of it)
+    carried into the QR code by a mail merge is not part of the code: no code has one."""
+    dupont = add(db)
+    result = checkin.check_in(db, mark + dupont.code, "kiosque 1", at("08:47"))
+    assert (result.status, result.attendee.id) == ("checked_in", dupont.id)
+    assert log(db) == [("kiosque 1", "checked_in", dupont.id)]
+
+
+def test_a_legacy_code_starting_with_a_hyphen_checks_in_with_or_without_the_mark(db):
+    dupont, martin = add(db), add(db, {**DUPONT, "first_name": "Paul", "last_name": "Martin"})
+    db.execute("UPDATE attendees SET code = '-8vJx2kQpZr4TnWc7YbLd0sE' WHERE id = ?", [dupont.id])
+    db.execute("UPDATE attendees SET code = '-Qm3_Hn5Rt8Vw1Xy4Zb6Cd9F' WHERE id = ?", [martin.id])
+    assert checkin.check_in(db, "-8vJx2kQpZr4TnWc7YbLd0sE", "k", at("08:47")).status == "checked_in"
+    assert (
+        checkin.check_in(db, "'-Qm3_Hn5Rt8Vw1Xy4Zb6Cd9F", "k", at("08:48")).status == "checked_in"
+    )
+
+
+@pytest.mark.parametrize("marks", ["''", "’’", "'’", "' ", "´"])
+def test_only_one_apostrophe_right_before_the_code_is_a_spreadsheet_mark(db, marks):
+    dupont = add(db)
+    assert checkin.check_in(db, marks + dupont.code, "k", at("08:47")).status == "malformed"
+    assert checkin.check_in(db, "'", "k", at("08:47")).status == "malformed"
 
 
 def test_checkin_time_is_utc_whatever_the_clock_zone(db):

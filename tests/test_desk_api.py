@@ -123,6 +123,21 @@ def test_rate_limit_after_ten_failures_per_device(client, guests):
     )
 
 
+def test_a_code_with_a_spreadsheet_s_apostrophe_checks_in_and_is_no_failure(client, guests):
+    """A mail merge that kept a spreadsheet's ' (or a word processor's ’) in the QR code:
+    the guest is welcomed, and the kiosk is not slowed down for it."""
+    first = client.post("/api/checkin", json={"code": "'" + guests["Dupont"]}, headers=KIOSK)
+    assert (first.status_code, first.get_json()["status"]) == (200, "checked_in")
+    assert first.get_json()["attendee"] == {"display_name": "Mme Dupont"}
+    typographic = client.post(
+        "/api/checkin", json={"code": "\u2019" + guests["Hollande"]}, headers=KIOSK
+    )
+    assert (typographic.status_code, typographic.get_json()["status"]) == (200, "checked_in")
+    for _ in range(10):  # ten more scans of the same badge: not ten failures
+        again = client.post("/api/checkin", json={"code": "'" + guests["Dupont"]}, headers=KIOSK)
+        assert (again.status_code, again.get_json()["status"]) == (200, "already_checked_in")
+
+
 def test_roles(client, guests):
     assert client.post("/api/checkin", json={"code": guests["Dupont"]}).status_code == 401
     wrong = {"Authorization": "Bearer nope"}
