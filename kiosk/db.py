@@ -241,12 +241,26 @@ def _checkin_on_the_attendee_row(db: Database) -> None:
 
 # Append only: a migration, once released, never changes; the schema moves forward by
 # adding a new one at the end.
+def _fold_ligatures_in_keys(db: Database) -> None:
+    # attendees.fold() now writes œ as oe and æ as ae (« oeuvray » finds « Œuvray »); keys
+    # stored before kept them, as casefold only lowered Œ and Æ. Replacing them in the
+    # stored keys gives exactly what fold() gives now (checked over every code point).
+    db.execute(
+        "UPDATE attendees SET "
+        "name_key = replace(replace(name_key, 'œ', 'oe'), 'æ', 'ae'), "
+        "org_key = replace(replace(org_key, 'œ', 'oe'), 'æ', 'ae') "
+        "WHERE instr(name_key, 'œ') OR instr(name_key, 'æ') "
+        "OR instr(org_key, 'œ') OR instr(org_key, 'æ')"
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0001_settings_and_room_states", _create_settings_and_room_states),
     ("0002_attendees_and_checkins", _create_attendees),
     ("0003_log_checkins_by_trigger", _log_checkins_by_trigger),
     ("0004_log_without_autoincrement", _log_without_autoincrement),
     ("0005_checkin_on_the_attendee_row", _checkin_on_the_attendee_row),
+    ("0006_fold_ligatures_in_keys", _fold_ligatures_in_keys),
 ]
 
 
