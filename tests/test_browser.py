@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -258,3 +259,61 @@ def test_phone_programme_highlights_the_current_speaker_live(pages, server):
     now = phone.locator("#block-session-1 time[data-start]")
     expect(now).to_have_text("10 h 00")
     expect(now).not_to_have_class("moved")
+
+
+# Two taps on the same button, `gap` ms apart, as a hurried finger makes them; resolves
+# once the second tap has been dispatched.
+DOUBLE_TAP = """([selector, gap]) => new Promise((resolve) => {
+  const button = document.querySelector(selector);
+  button.click();
+  setTimeout(() => { button.click(); resolve(); }, gap);
+})"""
+
+
+@pytest.mark.parametrize("gap", [40, 250])
+def test_a_double_tap_on_next_steps_once(pages, server, gap):
+    """The pushed state used to arrive before the second tap, which then carried a fresh
+    version and skipped a speaker: Dorothée Schmid went straight to Bernard Kouchner."""
+    from playwright.sync_api import expect
+
+    tablet = pages.open(f"{server.url}/organiser?token={TOKEN}", 1280, 800)
+    expect(tablet.locator("body")).to_have_attribute("data-online", "yes")
+    tablet.evaluate(DOUBLE_TAP, ["button.next", gap])
+    # Whatever the second tap started is over once the tablet is no longer busy.
+    expect(tablet.locator("body")).not_to_have_class(re.compile(r"\bbusy\b"))
+    expect(tablet.locator("button.next")).to_be_enabled()
+    expect(tablet.locator("#now-speaker")).to_contain_text("Dorothée Schmid")
+    assert server.state()["version"] == 1
+    assert server.state()["speaker"]["name"] == "Dorothée Schmid"
+    tablet.locator("button.next").click()
+    expect(tablet.locator("#now-speaker")).to_contain_text("Grégory Doucet")
+    assert server.state()["version"] == 2
+
+
+def test_two_tablets_tapping_next_at_once_step_once(pages, server):
+    import time
+
+    from playwright.sync_api import expect
+
+    # The tablet that loses the race is answered 409 (stale), which Chromium logs.
+    pages.expect_console(r"status of 409 .*\[.*/api/rooms/lamartine/next\]$")
+    tablets = [pages.open(f"{server.url}/organiser?token={TOKEN}", 1280, 800) for _ in range(2)]
+    for tablet in tablets:
+        expect(tablet.locator("body")).to_have_attribute("data-online", "yes")
+    # "At once": both taps leave their tablet before either reaches the server. Each
+    # request is held on its way out until both have been sent, then both go.
+    held = []
+    for tablet in tablets:
+        tablet.route("**/api/rooms/lamartine/next", lambda route: held.append(route))
+        tablet.evaluate("document.querySelector('button.next').click()")
+    deadline = time.monotonic() + 10
+    while len(held) < 2 and time.monotonic() < deadline:
+        tablets[0].wait_for_timeout(20)  # lets Playwright deliver the route events
+    assert len(held) == 2
+    assert [r.request.post_data_json["version"] for r in held] == [0, 0]
+    for route in held:
+        route.continue_()
+    for tablet in tablets:
+        expect(tablet.locator("#now-speaker")).to_contain_text("Dorothée Schmid")
+        expect(tablet.locator("button.next")).to_be_enabled()
+    assert server.state()["version"] == 1

@@ -12,6 +12,19 @@
   let online = false;
   let busy = false;
 
+  /* A double tap must not step twice. Each command carries the version it was issued
+     against, but the pushed state reaches the tablet within milliseconds, so a second
+     tap 40-250 ms later carried the new version and was accepted. The command buttons
+     stay disabled until the answer is in and the new state shown, then a little longer. */
+  const GUARD_MS = 600;
+  const COMMAND_BUTTONS = "button[data-action], button[data-delay], button[data-goto], " +
+    "#message-form button";
+  function hold(on) {
+    busy = on;
+    document.body.classList.toggle("busy", on);
+    for (const button of document.querySelectorAll(COMMAND_BUTTONS)) button.disabled = on;
+  }
+
   /* The HTTP answer to a command and the socket's push can cross: keep the newest. After
      a reconnection the server's word is taken as it is (its database may have changed). */
   let resync = new Set();
@@ -77,8 +90,7 @@
       say(t.offline, "error");
       return;
     }
-    busy = true;
-    document.body.classList.add("busy");
+    hold(true);
     try {
       const url = `/api/rooms/${encodeURIComponent(room)}/${action}`;
       const { ok, data } = await request("POST", url, body || {});
@@ -96,8 +108,7 @@
     } catch (err) {
       say(`⚠ ${t.offline}`, "error");
     } finally {
-      busy = false;
-      document.body.classList.remove("busy");
+      setTimeout(() => hold(false), GUARD_MS);
     }
   }
 
