@@ -113,14 +113,18 @@ def js_strings() -> dict[str, str]:
         "welcome": _("Welcome"),
         "day_over": _("The day is over"),
         "thanks": _("Thank you for attending"),
-        "late": _("Running {n} min late"),
-        "early": _("Running {n} min early"),
+        "late": _("Running {duration} late"),
+        "early": _("Running {duration} early"),
         "on_time": _("On time"),
+        # Durations: under an hour in minutes, longer ones in hours (« 4 h », « 6 h 10 »).
+        "minutes": _("{n} min"),
+        "hours": _("{h} h {mm}"),
+        "whole_hours": _("{h} h"),
         "in_progress": _("In progress"),
         "mode_auto": _("Automatic: follows the clock"),
         "mode_manual": _("Manual: held by the organiser"),
-        "drift_late": _("{n} min behind the printed programme"),
-        "drift_early": _("{n} min ahead of the printed programme"),
+        "drift_late": _("{duration} behind the printed programme"),
+        "drift_early": _("{duration} ahead of the printed programme"),
         "stale": _(
             "Nothing was done: the screen had changed in the meantime. Check and tap again."
         ),

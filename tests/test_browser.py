@@ -317,3 +317,22 @@ def test_two_tablets_tapping_next_at_once_step_once(pages, server):
         expect(tablet.locator("#now-speaker")).to_contain_text("Dorothée Schmid")
         expect(tablet.locator("button.next")).to_be_enabled()
     assert server.state()["version"] == 1
+
+
+def test_long_drifts_and_delays_read_in_hours_on_the_tablet(pages, server):
+    """« 451 min d’avance » was how the tablet put seven and a half hours."""
+    from playwright.sync_api import expect
+
+    tablet = pages.open(f"{server.url}/organiser?token={TOKEN}", 1280, 800)
+    expect(tablet.locator("body")).to_have_attribute("data-online", "yes")
+    assert server.post("/api/rooms/lamartine/goto", {"session": "conclusions"}).ok
+    # held at 10:20 (and some seconds: the clock runs) on a block printed for 16:30
+    ahead = re.compile(r"^⚠ 6 h (09|10) d’avance sur le programme imprimé$")
+    expect(tablet.locator("#drift")).to_have_text(ahead)
+    assert server.post("/api/rooms/lamartine/delay", {"minutes": 240}).ok
+    expect(tablet.locator("#delay")).to_have_text("Retard de 4 h")
+    assert server.post("/api/rooms/lamartine/delay", {"minutes": 45}).ok
+    expect(tablet.locator("#delay")).to_have_text("Retard de 45 min")
+    english = pages.open(f"{server.url}/organiser?token={TOKEN}&lang=en", 1280, 800)
+    ahead = re.compile(r"^⚠ 6 hr (09|10) min ahead of the printed programme$")
+    expect(english.locator("#drift")).to_have_text(ahead)

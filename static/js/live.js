@@ -125,9 +125,18 @@ const Kiosk = (() => {
     return socket;
   }
 
+  /* A length of time as people say it: « 45 min », « 4 h », « 6 h 10 ». */
+  function duration(n) {
+    if (n < 60) return fill(t.minutes, { n });
+    const h = Math.floor(n / 60);
+    const m = n % 60;
+    return m ? fill(t.hours, { h, mm: String(m).padStart(2, "0") }) : fill(t.whole_hours, { h });
+  }
+
   function delayText(n) {
     if (!n) return "";
-    return n > 0 ? fill(t.late, { n }) : fill(t.early, { n: -n });
+    return n > 0 ? fill(t.late, { duration: duration(n) })
+      : fill(t.early, { duration: duration(-n) });
   }
 
   /* « ★ Arrivée VIP : M. François Hollande — Ancien Président… (8 h 47) » */
@@ -157,5 +166,5 @@ const Kiosk = (() => {
   }
 
   return { $, boot, t, clock, hm, fill, el, request, toast, connect, followTimeline,
-           delayText, showVip, keepAwake };
+           duration, delayText, showVip, keepAwake };
 })();

@@ -4,7 +4,7 @@
 "use strict";
 
 (() => {
-  const { $, boot, t, clock, hm, fill, request, toast, connect, delayText } = Kiosk;
+  const { $, boot, t, clock, hm, fill, request, toast, connect, duration, delayText } = Kiosk;
   const say = (text, kind) => toast(text, kind, 6);  // each answer clears after 6 s
   const states = Object.assign({}, boot.states);
   let room = localStorage.getItem("kiosk-room");
@@ -42,8 +42,8 @@
     const drift = $("drift");
     drift.hidden = !s.drift_minutes;
     drift.textContent = s.drift_minutes > 0
-      ? `⚠ ${fill(t.drift_late, { n: s.drift_minutes })}`
-      : `⚠ ${fill(t.drift_early, { n: -s.drift_minutes })}`;
+      ? `⚠ ${fill(t.drift_late, { duration: duration(s.drift_minutes) })}`
+      : `⚠ ${fill(t.drift_early, { duration: duration(-s.drift_minutes) })}`;
     $("now-session").textContent = s.session
       ? `${s.session.label}${s.session.title ? " · " + s.session.title : ""}`
       : (s.phase === "after" ? t.day_over : t.break);
