@@ -121,16 +121,17 @@ _TEXT_OK = set(_TEXT_CHARS)
 _EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[A-Za-z]{2,}$")
 
 
-# The form's and the spreadsheet's names for each field, as a refusal names them.
-FIELD_LABELS = {
-    "civility": N_("Civility"),
-    "first_name": N_("First name"),
-    "last_name": N_("Last name"),
-    "organisation": N_("Organisation"),
-    "function": N_("Function"),
-    "email": N_("Email"),
-    "category": N_("Category"),
-    "body": N_("Form"),
+# Each field as the subject of a sentence, so that a refusal reads « Le prénom est
+# obligatoire. », not « Prénom : est obligatoire » (French needs the article).
+FIELD_SUBJECTS = {
+    "civility": N_("The civility"),
+    "first_name": N_("The first name"),
+    "last_name": N_("The last name"),
+    "organisation": N_("The organisation"),
+    "function": N_("The function"),
+    "email": N_("The email address"),
+    "category": N_("The category"),
+    "body": N_("The form"),
 }
 
 
@@ -145,11 +146,11 @@ class InvalidField(Refusal):
         return f"{self.field}: {super().__str__()}"
 
     def describe(self, gettext) -> str:
-        """« Prénom : est obligatoire »: the field's label, then the problem."""
-        label = FIELD_LABELS.get(self.field)
+        """« Le prénom est obligatoire. »: the field as the subject, then the problem."""
+        subject = FIELD_SUBJECTS.get(self.field)
         return gettext(
-            N_("%(field)s: %(problem)s"),
-            field=gettext(label) if label else self.field,
+            N_("%(field)s %(problem)s."),
+            field=gettext(subject) if subject else self.field,
             problem=super().describe(gettext),
         )
 
@@ -282,14 +283,14 @@ def _category(value: Any) -> str:
         or fold(value) not in CATEGORY_ALIASES
         or (value.strip() and not fold(value))  # « 😀 » folds to nothing
     ):
-        raise InvalidField("category", N_("is not a known category"))
+        raise InvalidField("category", N_("is not one of the event's categories"))
     return CATEGORY_ALIASES[fold(value)]
 
 
 def _email(value: Any) -> str:
     email = _check_text("email", value, set("@.+-_"), required=False)
     if email and not _EMAIL.match(email):
-        raise InvalidField("email", N_("is not an email address"))
+        raise InvalidField("email", N_("is not valid"))
     return email.lower()
 
 

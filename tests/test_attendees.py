@@ -132,13 +132,13 @@ def test_utf8_bom_comma_english_headers_and_match_on_name_without_email(db):
         ),
         (
             b"Nom;Prenom;Categorie\nDupont;Camille;astronaute\n",
-            "line 2, Categorie 'astronaute': is not a known category (accepted: elu, agent, "
+            "line 2, Categorie 'astronaute': is not one of the event's categories (accepted: elu, agent, "
             "diplomate, ong, chercheur, presse, intervenant, organisation, autre, their French "
             "or English names (« Élu·e », « Agent territorial », « NGO »…), or nothing)",
         ),
         (
             b"Nom;Prenom;Courriel\nDupont;Camille;camille@\n",
-            "line 2, Courriel 'camille@': is not an email address "
+            "line 2, Courriel 'camille@': is not valid "
             "(accepted: an address such as prenom.nom@example.fr, or nothing)",
         ),
         (b"Nom;Prenom\nDupont;\n", "line 2, Prenom '': is required"),
@@ -199,10 +199,10 @@ def test_every_problem_of_a_file_is_reported_in_one_run_and_nothing_is_written(d
         import_csv(db, raw, at("07:00"))
     assert [str(p) for p in error.value.problems] == [
         "line 3, Civilité 'Sa Majesté': is not one of M., Mme, Mx, Dr, Pr, Me",
-        "line 3, Catégorie 'astronaute': is not a known category (accepted: elu, agent, "
+        "line 3, Catégorie 'astronaute': is not one of the event's categories (accepted: elu, agent, "
         "diplomate, ong, chercheur, presse, intervenant, organisation, autre, their French "
         "or English names (« Élu·e », « Agent territorial », « NGO »…), or nothing)",
-        "line 3, Courriel 'camille@': is not an email address "
+        "line 3, Courriel 'camille@': is not valid "
         "(accepted: an address such as prenom.nom@example.fr, or nothing)",
         "line 3, Prénom '': is required",
         "line 3, Nom 'Dou<cet': contains a character that is not allowed: < "
@@ -212,7 +212,7 @@ def test_every_problem_of_a_file_is_reported_in_one_run_and_nothing_is_written(d
         "line 4: 8 cells for 7 columns (a separator inside a cell that is not in quotes?)",
         "line 5, Prénom 'Paul\\r\\nHenri': contains control characters "
         '(a line break: is a quote (") opened and never closed?)',
-        "line 7, Courriel 'zoe@': is not an email address "
+        "line 7, Courriel 'zoe@': is not valid "
         "(accepted: an address such as prenom.nom@example.fr, or nothing)",
     ]
     assert snapshot(db) == before

@@ -328,3 +328,22 @@ def test_counters_and_vip_alerts_are_pushed_to_organisers_only(app, client, gues
 def test_qr_of_a_non_code_is_400(client):
     assert client.get("/qr/code/<b>.svg").status_code in (400, 404)
     assert client.get("/qr/code/short.svg").status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("lang", "field", "value", "message"),
+    [
+        ("fr", "first_name", "", "Le prénom est obligatoire."),
+        ("fr", "function", "x" * 300, "La fonction dépasse 240 caractères."),
+        ("fr", "email", "camille@", "L’adresse e-mail n’est pas valide."),
+        ("en", "first_name", "", "The first name is required."),
+        ("en", "category", "astronaute", "The category is not one of the event's categories."),
+    ],
+)
+def test_walk_in_refusals_read_as_sentences(client, lang, field, value, message):
+    """« Prénom : est obligatoire » read like a form's debug output, not French."""
+    response = client.post(
+        f"/api/attendees?lang={lang}", json={**DUPONT, field: value}, headers=KIOSK
+    )
+    assert response.status_code == 400
+    assert response.get_json()["message"] == message
