@@ -132,7 +132,8 @@ def test_utf8_bom_comma_english_headers_and_match_on_name_without_email(db):
         ),
         (
             b"Nom;Prenom;Categorie\nDupont;Camille;astronaute\n",
-            "line 2, Categorie 'astronaute': is not one of the event's categories (accepted: elu, agent, "
+            "line 2, Categorie 'astronaute': is not one of the event's categories (accepted: "
+            "elu, agent, "
             "diplomate, ong, chercheur, presse, intervenant, organisation, autre, their French "
             "or English names (« Élu·e », « Agent territorial », « NGO »…), or nothing)",
         ),
@@ -199,7 +200,8 @@ def test_every_problem_of_a_file_is_reported_in_one_run_and_nothing_is_written(d
         import_csv(db, raw, at("07:00"))
     assert [str(p) for p in error.value.problems] == [
         "line 3, Civilité 'Sa Majesté': is not one of M., Mme, Mx, Dr, Pr, Me",
-        "line 3, Catégorie 'astronaute': is not one of the event's categories (accepted: elu, agent, "
+        "line 3, Catégorie 'astronaute': is not one of the event's categories (accepted: "
+        "elu, agent, "
         "diplomate, ong, chercheur, presse, intervenant, organisation, autre, their French "
         "or English names (« Élu·e », « Agent territorial », « NGO »…), or nothing)",
         "line 3, Courriel 'camille@': is not valid "
