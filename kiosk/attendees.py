@@ -732,8 +732,22 @@ def _spreadsheet_safe(value: Any) -> Any:
     return value
 
 
-def export_all(db: Database, tz) -> str:
-    """Everyone with their code and arrival, for mail merge and the sign-in sheet."""
+# How the exports name a guest's source, in the export's language.
+SOURCES = {"imported": N_("Imported"), "walk-in": N_("Walk-in")}
+
+
+def _as_is(message: str, **params: Any) -> str:
+    return message % params if params else message
+
+
+def export_all(db: Database, tz, gettext: Callable[..., str] = _as_is) -> str:
+    """Everyone with their code and arrival, for mail merge and the sign-in sheet.
+
+    Headers and values (category, source) in the language of `gettext`, all of which the
+    import reads back.
+    """
+    _ = gettext
+    labels = dict(CATEGORIES)
     rows = []
     for r in rows_with_checkins(db):
         a = from_row(r[:11])
@@ -745,42 +759,44 @@ def export_all(db: Database, tz) -> str:
                 a.organisation,
                 a.function,
                 a.email,
-                a.category,
-                "oui" if a.vip else "",
-                a.source,
+                _(labels[a.category]) if a.category in labels else a.category,
+                _("yes") if a.vip else "",
+                _(SOURCES[a.source]) if a.source in SOURCES else a.source,
                 a.code,
                 _local(r[11], tz),
                 r[12] or "",
             ]
         )
-    return write_csv(
-        rows,
-        [
-            "Civilité",
-            "Prénom",
-            "Nom",
-            "Organisation",
-            "Fonction",
-            "Courriel",
-            "Catégorie",
-            "VIP",
-            "Source",
-            "Code",
-            "Arrivée",
-            "Kiosque",
-        ],
-    )
+    header = [
+        _("Civility"),
+        _("First name"),
+        _("Last name"),
+        _("Organisation"),
+        _("Function"),
+        _("Email"),
+        _("Category"),
+        "VIP",
+        _("Source"),
+        _("Code"),
+        _("Arrival"),
+        _("Kiosk"),
+    ]
+    return write_csv(rows, header)
 
 
-def export_attendance(db: Database, tz) -> str:
+def export_attendance(db: Database, tz, gettext: Callable[..., str] = _as_is) -> str:
     """The émargement: who came, sorted by name, with the time they arrived."""
+    _ = gettext
+    labels = dict(CATEGORIES)
     rows = []
     for r in rows_with_checkins(db):
         a = from_row(r[:11])
+        category = _(labels[a.category]) if a.category in labels else a.category
         rows.append(
-            [a.last_name, a.first_name, a.organisation, a.function, a.category, _local(r[11], tz)]
+            [a.last_name, a.first_name, a.organisation, a.function, category, _local(r[11], tz)]
         )
-    return write_csv(rows, ["Nom", "Prénom", "Organisation", "Fonction", "Catégorie", "Arrivée"])
+    header = [_("Last name"), _("First name"), _("Organisation"), _("Function")]
+    return write_csv(rows, [*header, _("Category"), _("Arrival")])
 
 
 def write_qr_codes(

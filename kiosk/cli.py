@@ -33,6 +33,16 @@ def _db_option(f):
     )(f)
 
 
+def language() -> str:
+    """The language of what the command writes: French, as the pages, unless the
+    environment's locale is English (KIOSK_LANG, then the usual LC_ALL, LC_MESSAGES, LANG)."""
+    for name in ("KIOSK_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name)
+        if value:
+            return "en" if value.lower().startswith("en") else "fr"
+    return "fr"
+
+
 def organiser_link(host: str, port: int, token: str, scheme: str = "http") -> str:
     shown = "localhost" if host in ("0.0.0.0", "::", "127.0.0.1") else host
     return f"{scheme}://{shown}:{port}/organiser?token={token}"
@@ -284,8 +294,9 @@ def export_command(file, db_path, schedule_path) -> None:
     from pathlib import Path
 
     from .attendees import export_all
+    from .i18n import translator
 
-    text = export_all(_open_db(db_path), _event_tz(schedule_path))
+    text = export_all(_open_db(db_path), _event_tz(schedule_path), translator(language()))
     Path(file).write_text(text, encoding="utf-8", newline="")
     click.echo(f"{text.count(chr(10)) - 1} attendees written to {file}.")
 

@@ -11,6 +11,7 @@ Placeholders in braces are filled by the scripts.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -51,8 +52,8 @@ def select_locale() -> Locale:
     return _LOCALES.get(request.cookies.get("lang", "fr"), _LOCALES["fr"])
 
 
-def _catalog() -> Translations:
-    code = select_locale().language
+def _catalog(code: str | None = None) -> Translations:
+    code = code or select_locale().language
     catalog = _CATALOGS.get(code)
     if catalog is None:
         catalog = _CATALOGS[code] = Translations.load(str(TRANSLATIONS), [code])
@@ -68,6 +69,17 @@ def gettext(message: str, **params: Any) -> str:
     """
     text = _catalog().gettext(message)
     return text % params if params else text
+
+
+def translator(language: str) -> Callable[..., str]:
+    """gettext in one given language, where there is no request (the CLI's exports)."""
+    catalog = _catalog(language if language in LANGUAGES else "fr")
+
+    def translate(message: str, **params: Any) -> str:
+        text = catalog.gettext(message)
+        return text % params if params else text
+
+    return translate
 
 
 def ngettext(singular: str, plural: str, n: int, **params: Any) -> str:

@@ -369,6 +369,33 @@ def export_rows(db, tmp_path) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text, newline=""), delimiter=";"))[1:]
 
 
+def test_the_export_speaks_french_and_reads_back_as_it_was(tmp_path, db, monkeypatch):
+    """Labels, not keys (« Élu·e », « Importé·e », « oui »), and the import takes them back."""
+    monkeypatch.delenv("KIOSK_LANG", raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    source = "Civilité;Prénom;Nom;Catégorie;VIP\nMme;Camille;Dupont;elu;oui\nM.;Jean;Fabre;ong;\n"
+    import_csv(db, source.encode(), at("07:00"))
+    out = tmp_path / "export.csv"
+    path = db.conn.execute("PRAGMA database_list").fetchone()[2]
+    assert CliRunner().invoke(cli, ["attendees", "export", str(out), "--db", path]).exit_code == 0
+    header, *rows = csv.reader(io.StringIO(out.read_text("utf-8-sig"), newline=""), delimiter=";")
+    assert header[:9] == [
+        "Civilité", "Prénom", "Nom", "Organisation", "Fonction", "Courriel", "Catégorie", "VIP",
+        "Source",
+    ]  # fmt: skip
+    assert [r[6:9] for r in rows] == [["Élu·e", "oui", "Importé·e"], ["ONG", "", "Importé·e"]]
+    again = database.connect(str(tmp_path / "again.db"))
+    database.migrate(again)
+    assert import_csv(again, out.read_bytes(), at("07:00")).created == 2
+    kept = again.execute("SELECT last_name, category, vip FROM attendees ORDER BY last_name")
+    assert kept.fetchall() == [("Dupont", "elu", 1), ("Fabre", "ong", 0)]
+    monkeypatch.setenv("LANG", "en_GB.UTF-8")
+    assert CliRunner().invoke(cli, ["attendees", "export", str(out), "--db", path]).exit_code == 0
+    english = out.read_text("utf-8-sig")
+    assert english.startswith("Civility;First name;Last name;")
+    assert "Elected official;yes;Imported" in english
+
+
 def test_every_exported_code_checks_its_guest_in_as_read_from_the_file(tmp_path, db):
     """1 code in 64 used to start with '-': the export wrote it '-…, a mail merge put the
     apostrophe in the QR code, and the kiosk refused it."""

@@ -295,13 +295,17 @@ def test_organiser_pages_and_exports(client, guests):
     assert client.get("/organiser/attendees").status_code == 200
     csv_text = client.get("/organiser/attendance.csv").get_data(as_text=True)
     assert csv_text.startswith("\ufeffNom;Prénom;Organisation;Fonction;Catégorie;Arrivée")
-    assert "Dupont;Camille;Ville de Lyon;Adjointe au maire;elu;2023-07-03 10:20" in csv_text
+    # Values in the export's language, as its headers: « Élu·e », not the key « elu ».
+    assert "Dupont;Camille;Ville de Lyon;Adjointe au maire;Élu·e;2023-07-03 10:20" in csv_text
     sheet = client.get("/organiser/sign-in-sheet").get_data(as_text=True)
     assert sheet.index("Dupont") < sheet.index("Hollande")  # sorted by name
     assert "10 h 20" in sheet
     badges = client.get("/organiser/badges").get_data(as_text=True)
     assert badges.count('class="badge"') == 2
     assert f"/qr/code/{guests['Hollande']}.svg" in badges
+    english = client.get("/organiser/attendance.csv?lang=en").get_data(as_text=True)
+    assert english.startswith("\ufeffLast name;First name;Organisation;Function;Category;Arrival")
+    assert "Dupont;Camille;Ville de Lyon;Adjointe au maire;Elected official;" in english
 
 
 def test_counters_and_vip_alerts_are_pushed_to_organisers_only(app, client, guests):

@@ -15,7 +15,7 @@ from flask import Blueprint, Response, g, redirect, render_template, request, ur
 from .. import attendees as people
 from .. import checkin
 from ..auth import ORGANISER, authorize, csrf_token, session_is_organiser
-from ..i18n import categories, hm, select_locale
+from ..i18n import categories, gettext, hm, select_locale
 from ..push import announce_checkin
 from ..web import get_db, runtime
 from .answers import checkin_json
@@ -111,7 +111,7 @@ def attendees_page():
 @bp.get("/organiser/attendance.csv")
 def attendance_csv():
     """The émargement as a spreadsheet."""
-    text = people.export_attendance(get_db(), _tz())
+    text = people.export_attendance(get_db(), _tz(), gettext)
     return Response(
         text,
         mimetype="text/csv",
