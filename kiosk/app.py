@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from .web import (
     refusal_response,
     release_db,
     socketio,
+    storage_error,
 )
 
 _HERE = Path(__file__).resolve().parent
@@ -59,6 +61,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         # Pages of WAL at which a request's own write checkpoints. `kiosk serve` raises
         # it to a safety net: its background checkpointer does that work off the loop.
         WAL_AUTOCHECKPOINT=database.AUTOCHECKPOINT,
+        # Seconds a write waits for another process's lock before answering 503.
+        BUSY_WAIT=database.BUSY_WAIT,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_HTTPONLY=True,
     )
@@ -80,12 +84,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         db.conn.close()
     if token == kiosk_token:
         raise ValueError("the organiser and kiosk secrets must differ")
-    pool = database.Pool(app.config["DATABASE"], autocheckpoint=app.config["WAL_AUTOCHECKPOINT"])
+    pool = database.Pool(
+        app.config["DATABASE"],
+        autocheckpoint=app.config["WAL_AUTOCHECKPOINT"],
+        busy_wait=app.config["BUSY_WAIT"],
+    )
     app.extensions["kiosk"] = Runtime(schedule, clock, token, kiosk_token, pool)
     app.session_interface = CachedSessionInterface()
 
     app.teardown_appcontext(release_db)
     app.register_error_handler(Refusal, refusal_response)
+    app.register_error_handler(sqlite3.DatabaseError, storage_error)
     app.register_error_handler(HTTPException, http_error)
     app.context_processor(_template_globals)
     app.add_template_filter(i18n.hm)

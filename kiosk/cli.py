@@ -119,6 +119,11 @@ def serve(
     # `main()` already did when the command line asks for `serve`.
     if not monkey.is_module_patched("socket"):
         monkey.patch_all()
+    import logging
+
+    # Faults go to stderr with their time, one line each (storage faults once per kind
+    # and interval: kiosk.db.FaultLog).
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     from .app import create_app
     from .clock import SimulatedClock, parse_start
     from .push import run_ticker

@@ -9,6 +9,7 @@ import gc
 import logging
 import resource
 import socket
+import sqlite3
 
 import gevent
 from gevent import pywsgi
@@ -92,12 +93,20 @@ def run_checkpoints(path: str, interval: float = 1.0) -> None:
     slows the requests running at that moment by a millisecond or so (the disk is shared):
     once a second kept the sequential check-in p99 at the floor's, where every 0.2 s set
     it (measured; docs/performance.md). The WAL then holds at most a second of writes.
+
+    Once a second it also reports the storage faults counted since their last log line.
     """
     db = database.connect(path)
     pool = gevent.get_hub().threadpool
     while True:
         gevent.sleep(interval)
+        database.faults.flush()
+        # A failure is retried at the next interval; requests checkpoint meanwhile.
         try:
             pool.apply(database.checkpoint, (db,))
-        except Exception:  # retried at the next interval; requests checkpoint meanwhile
+        except sqlite3.Error as exc:
+            # A full or failing disk is logged once per interval with the requests' own.
+            if database.unavailable(exc, path) is None:
+                log.exception("WAL checkpoint failed")
+        except Exception:
             log.exception("WAL checkpoint failed")
