@@ -20,7 +20,10 @@
     view = name;
     for (const id of sections) $(id).hidden = id !== name;
     document.body.dataset.view = name;
-    if (name === "scan") $("code").focus();
+    if (name === "scan") {
+      $("code").focus();
+      $("code").select();  // a code kept to retry: Enter sends it, a new scan replaces it
+    }
   }
 
   function post(url, body) {
@@ -29,20 +32,24 @@
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
       body: JSON.stringify(body),
       credentials: "same-origin",
-    }).then(async (response) => ({ status: response.status, data: await response.json() }));
+    }).then(async (response) => ({
+      status: response.status,
+      data: await response.json(),
+      retryAfter: Number(response.headers.get("Retry-After")) || 0,
+    }));
   }
 
   const ICONS = { checked_in: "✓", already_checked_in: "ℹ", unknown: "✗", invalid: "✗",
                   rate_limited: "⏳", error: "⚠" };
 
-  function answer(kind, text, sub) {
+  function answer(kind, text, sub, seconds) {
     $("result").dataset.kind = kind;
     $("result-icon").textContent = ICONS[kind] || "⚠";
     $("result-text").textContent = text;
     $("result-sub").textContent = sub || "";
     show("result");
     clearTimeout(backTimer);
-    backTimer = setTimeout(() => show("scan"), (RESULT_SECONDS[kind] || 6) * 1000);
+    backTimer = setTimeout(() => show("scan"), (seconds || RESULT_SECONDS[kind] || 6) * 1000);
   }
 
   async function submit(code) {
@@ -53,14 +60,24 @@
     lastCode = code;
     lastAt = Date.now();
     busy = true;
+    let retry = false;
     try {
-      const { data } = await post("/api/checkin", { code });
-      answer(data.status || "error", data.message || t.error);
+      const { status, data, retryAfter } = await post("/api/checkin", { code });
+      // 503: the server could not record the scan just now (its storage is busy or
+      // failing). The code stays, selected, so that Enter sends it again and a scanner's
+      // next code replaces it; it does not count as seen, so the camera retries it too.
+      retry = status === 503;
+      if (retry) {
+        lastCode = "";
+        answer("error", data.message || t.error, "", Math.min(retryAfter || 2, 10));
+      } else {
+        answer(data.status || "error", data.message || t.error);
+      }
     } catch (err) {
       answer("error", t.network_error);
     } finally {
       busy = false;
-      $("code").value = "";
+      $("code").value = retry ? code : "";
     }
   }
 

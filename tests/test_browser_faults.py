@@ -1,0 +1,40 @@
+"""The kiosk page in a real browser when the server cannot record a scan (503)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from .test_browser_desk import codes, kiosk_url, launch, playwright  # noqa: F401 - fixture
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_scan_answered_503_keeps_its_code_to_send_again(playwright, server):  # noqa: F811
+    from playwright.sync_api import expect
+
+    code = codes(server)["Hollande"]
+    browser = launch(playwright)
+    holder = sqlite3.connect(server.db, isolation_level=None)
+    try:
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(kiosk_url(server))
+        expect(page.locator("#code")).to_be_focused()
+        holder.execute("BEGIN IMMEDIATE")  # another process holds the database
+        page.keyboard.type(code)
+        page.keyboard.press("Enter")
+        expect(page.locator("#result-text")).to_have_text(
+            "Service momentanément indisponible — réessayez.", timeout=10_000
+        )
+        holder.execute("ROLLBACK")
+        # Back to scanning with the code still there: Enter alone sends it again.
+        expect(page.locator("#scan")).to_be_visible(timeout=15_000)
+        expect(page.locator("#code")).to_have_value(code)
+        expect(page.locator("#code")).to_be_focused()
+        page.keyboard.press("Enter")
+        expect(page.locator("#result-text")).to_have_text("Bienvenue, M. Hollande")
+    finally:
+        if holder.in_transaction:
+            holder.execute("ROLLBACK")
+        browser.close()
