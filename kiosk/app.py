@@ -43,7 +43,10 @@ def _template_globals() -> dict[str, Any]:
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Build the app: timetable checked, database migrated, secrets ready."""
+    """Build the app: timetable checked, database checked and migrated, secrets ready.
+
+    Raises db.DatabaseProblem for a database file that cannot serve.
+    """
     app = Flask(
         __name__,
         static_folder=str(STATIC),
@@ -74,6 +77,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         schedule = load(schedule)
     clock = app.config["CLOCK"] or RealClock(schedule.event.tz)
 
+    database.check(app.config["DATABASE"])
     db = database.connect(app.config["DATABASE"])
     try:
         database.migrate(db)

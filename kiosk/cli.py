@@ -38,7 +38,23 @@ def organiser_link(host: str, port: int, token: str, scheme: str = "http") -> st
     return f"{scheme}://{shown}:{port}/organiser?token={token}"
 
 
-@click.group()
+class _Commands(click.Group):
+    """The `kiosk` command: a database that cannot serve is one line naming it, no traceback."""
+
+    def invoke(self, ctx: click.Context):
+        # Imported here, after main() has let gevent patch the standard library.
+        from . import db as database
+
+        try:
+            return super().invoke(ctx)
+        except database.DatabaseProblem as exc:
+            raise click.ClickException(str(exc)) from None
+        except database.Unavailable as exc:
+            problem = database.FAULTS.get(exc.fault, "unavailable")
+            raise click.ClickException(f"{exc.path}: {problem}; try again") from None
+
+
+@click.group(cls=_Commands)
 @click.version_option(package_name="kiosk")
 def cli() -> None:
     """Live room screens and organiser tablet for a conference day."""
@@ -201,8 +217,14 @@ def organiser_link_command(db_path, host, port) -> None:
 
 
 def _open_db(db_path: str):
+    import logging
+
     from . import db as database
 
+    # A storage fault ends the command with its own error line (_Commands): the server's
+    # fault log would say it a second time.
+    logging.getLogger(database.__name__).addHandler(logging.NullHandler())
+    database.check(db_path)
     db = database.connect(db_path)
     database.migrate(db)
     return db
