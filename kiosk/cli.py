@@ -144,7 +144,7 @@ def serve(
     from .clock import SimulatedClock, parse_start
     from .push import run_ticker
     from .schedule import load
-    from .server import AUTOCHECKPOINT_SAFETY_NET, run_checkpoints
+    from .server import AUTOCHECKPOINT_SAFETY_NET, AlreadyServing, claim, run_checkpoints
     from .server import serve as serve_app
     from .web import socketio
 
@@ -166,6 +166,17 @@ def serve(
             raise click.BadParameter(
                 f"{clock_start!r} is not a moment like 2023-07-03T08:55", param_hint="--clock"
             ) from None
+    if bool(certfile) != bool(keyfile):
+        raise click.UsageError("--certfile and --keyfile go together")
+    tls = {"certfile": certfile, "keyfile": keyfile} if certfile else {}
+    scheme = "https" if tls else "http"
+    # Before anything opens the database: one server per database (see server.claim).
+    try:
+        lock = claim(db_path, f"{scheme}://{host}:{port}")
+    except AlreadyServing as exc:
+        raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(f"cannot lock {db_path}.lock: {exc.strerror}") from None
     app = create_app(
         {
             "DATABASE": db_path,
@@ -176,10 +187,6 @@ def serve(
             "WAL_AUTOCHECKPOINT": AUTOCHECKPOINT_SAFETY_NET,
         }
     )
-    if bool(certfile) != bool(keyfile):
-        raise click.UsageError("--certfile and --keyfile go together")
-    tls = {"certfile": certfile, "keyfile": keyfile} if certfile else {}
-    scheme = "https" if tls else "http"
     rt = app.extensions["kiosk"]
     click.echo(f"kiosk: {schedule.event.title}")
     click.echo(f"  screens:   {scheme}://localhost:{port}/screen/{schedule.rooms[0].id}")
@@ -197,6 +204,8 @@ def serve(
         serve_app(app, host, port, **tls)
     except OSError as exc:  # the port is taken, or the address is not this machine's
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    finally:
+        lock.close()
 
 
 @cli.command("organiser-link")

@@ -5,11 +5,14 @@ Used by `kiosk serve`, and by the benchmarks' floor so that both are served the 
 
 from __future__ import annotations
 
+import fcntl
 import gc
 import logging
+import os
 import resource
 import socket
 import sqlite3
+from typing import IO
 
 import gevent
 from gevent import pywsgi
@@ -23,6 +26,37 @@ log = logging.getLogger(__name__)
 # while it runs (the benchmark's 2,500 check-ins a second write about 6,000 pages
 # between two checkpoints; a real welcome desk, a few dozen).
 AUTOCHECKPOINT_SAFETY_NET = 20_000
+
+
+class AlreadyServing(Exception):
+    """Another `kiosk serve` holds the database; the message names it."""
+
+
+def claim(db_path: str, address: str) -> IO[str]:
+    """Hold `<db>.lock` for as long as this process lives, our pid and address written in it.
+
+    Two servers on one database each keep their own arrivals counters, rate limits and
+    record of what the screens were sent, and drift apart. flock() is released by the
+    kernel when the process ends, even by kill -9: no stale lock to clear after a crash.
+    Keep the returned file open while serving.
+    """
+    # "a+": not emptied before we hold it. Open for the life of the process, on purpose.
+    handle = open(f"{db_path}.lock", "a+", encoding="utf-8")  # noqa: SIM115
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().split()
+        handle.close()
+        who = f"process {holder[0]} ({holder[1]})" if len(holder) == 2 else "another process"
+        raise AlreadyServing(
+            f"{db_path} is already served by {who}; stop it first, or serve another --db"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()} {address}\n")
+    handle.flush()
+    return handle
 
 
 def raise_open_files_limit() -> int:

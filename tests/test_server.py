@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import resource
+import signal
 import socket
 import sqlite3
 import struct
@@ -17,7 +18,7 @@ from pathlib import Path
 import requests
 import socketio
 
-from .conftest import KIOSK_TOKEN, Server
+from .conftest import KIOSK_TOKEN, Server, free_port, run_kiosk
 
 FRENCH_503 = "Service momentanément indisponible — réessayez."
 
@@ -306,3 +307,21 @@ def test_a_full_disk_answers_scans_503_with_one_log_line_and_recovers(server: Se
     log = server.log.read_text()
     assert "Traceback" not in log
     assert log.count("disk I/O error") == 1, log
+
+
+def test_a_second_server_on_the_same_database_refuses_naming_the_first(server: Server):
+    port = free_port()
+    args = ["serve", "--host", "127.0.0.1", "--port", str(port), "--db", str(server.db)]
+    result = run_kiosk(*args, timeout=30)  # a second server that starts serves until then
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"Error: {server.db} is already served by process {server.proc.pid} "
+        f"(http://127.0.0.1:{server.port}); stop it first, or serve another --db"
+    ]
+    # Killed with no chance to clean up, the first leaves no stale lock behind.
+    server.kill()
+    second = Server(server.db, port, server.clock).start()
+    try:
+        assert second.state()["room"] == "lamartine"
+    finally:
+        second.kill(signal.SIGTERM)
