@@ -10,12 +10,14 @@ import gc
 import logging
 import os
 import resource
+import signal
 import socket
 import sqlite3
 from typing import IO
 
 import gevent
 from gevent import pywsgi
+from gevent.event import Event
 
 from . import db as database
 
@@ -106,15 +108,79 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
+# Seconds a stopping server gives the requests in flight to finish.
+DRAIN_SECONDS = 5
+
+
+class _Handler(pywsgi.WSGIHandler):
+    """gevent's handler, counting the requests being answered: a stopping server waits
+    for those, not for keep-alive connections idling until their next request."""
+
+    def handle_one_response(self):
+        server = self.server
+        server.in_flight += 1
+        if server.stopping:  # the client's next request goes to the next server
+            self.close_connection = True
+        try:
+            return super().handle_one_response()
+        finally:
+            server.in_flight -= 1
+            if server.stopping and not server.in_flight:
+                server.drained.set()
+
+
+class _Server(pywsgi.WSGIServer):
+    handler_class = _Handler
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.in_flight = 0
+        self.stopping = False
+        self.drained = Event()
+
+
+def stop(server: _Server, app, stopped: Event, drain: float = DRAIN_SECONDS) -> None:
+    """Stop gracefully: SIGTERM ended the process on the spot, a scan or a command half
+    answered, and screens noticed only at their ping timeout.
+
+    No new connections; Socket.IO clients disconnected at the Engine.IO level, which
+    screens, tablets and phones take as a lost link and reconnect from, to whichever
+    server listens next (a Socket.IO-level disconnect would tell them not to); the
+    requests in flight finished, for `drain` seconds at most. A second signal stops
+    waiting for them.
+    """
+    if server.stopping:
+        stopped.set()
+        return
+    server.stopping = True
+    log.info("stopping: no new connections, %d requests in flight", server.in_flight)
+    server.close()
+    sio = getattr(app, "extensions", {}).get("socketio")
+    if sio is not None and sio.server is not None:
+        gevent.spawn(sio.server.eio.disconnect)
+    if server.in_flight:
+        server.drained.wait(drain)
+    stopped.set()
+
+
 def serve(
     app, host: str, port: int, certfile: str | None = None, keyfile: str | None = None
 ) -> None:
-    """Serve the app until stopped (the socketio extension must use async_mode gevent)."""
+    """Serve the app until SIGTERM or SIGINT, then stop() (the socketio extension must use
+    async_mode gevent)."""
     raise_open_files_limit()
     tune_garbage_collector()
     tls = {"certfile": certfile, "keyfile": keyfile} if certfile else {}
-    server = pywsgi.WSGIServer(listener(host, port), app, log=None, **tls)
-    server.serve_forever()
+    server = _Server(listener(host, port), app, log=None, **tls)
+    stopped = Event()
+    handlers = [  # kept: a signal handler lives as long as its watcher
+        gevent.signal_handler(signum, stop, server, app, stopped)
+        for signum in (signal.SIGTERM, signal.SIGINT)
+    ]
+    server.start()
+    stopped.wait()
+    for handler in handlers:
+        handler.cancel()
 
 
 def run_checkpoints(path: str, interval: float = 1.0) -> None:

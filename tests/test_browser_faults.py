@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sqlite3
 
 import pytest
@@ -37,4 +38,29 @@ def test_a_scan_answered_503_keeps_its_code_to_send_again(playwright, server):  
     finally:
         if holder.in_transaction:
             holder.execute("ROLLBACK")
+        browser.close()
+
+
+def test_a_screen_reconnects_to_the_next_server_after_a_sigterm(playwright, server):  # noqa: F811
+    from playwright.sync_api import expect
+
+    browser = launch(playwright)
+    try:
+        screen = browser.new_page(viewport={"width": 1280, "height": 720})
+        screen.goto(server.url + "/screen/lamartine")
+        expect(screen.locator("body")).to_have_attribute("data-online", "yes")
+        screen.evaluate("window.notReloaded = true")
+        # Told to go, the screen takes it as a lost link (a Socket.IO-level disconnect
+        # would have told it not to come back)...
+        server.kill(signal.SIGTERM)
+        expect(screen.locator("#offline")).to_be_visible(timeout=10_000)
+        # ...and comes back by itself to the next server, which has moved on meanwhile.
+        server.start()
+        assert server.post("/api/rooms/lamartine/goto", {"session": "session-3", "turn": 1}).ok
+        expect(screen.locator(".turn.current .name")).to_have_text(
+            "M. Stéphane Troussel", timeout=15_000
+        )
+        expect(screen.locator("#offline")).to_be_hidden()
+        assert screen.evaluate("window.notReloaded") is True
+    finally:
         browser.close()

@@ -18,7 +18,7 @@ from pathlib import Path
 import requests
 import socketio
 
-from .conftest import KIOSK_TOKEN, Server, free_port, run_kiosk
+from .conftest import KIOSK_TOKEN, TOKEN, Server, free_port, run_kiosk
 
 FRENCH_503 = "Service momentanément indisponible — réessayez."
 
@@ -325,3 +325,40 @@ def test_a_second_server_on_the_same_database_refuses_naming_the_first(server: S
         assert second.state()["room"] == "lamartine"
     finally:
         second.kill(signal.SIGTERM)
+
+
+def test_sigterm_finishes_the_request_in_flight_tells_screens_and_exits_0(server: Server):
+    screen = socketio.Client(reconnection=False)
+    reasons = []
+    gone = threading.Event()
+
+    @screen.on("disconnect")
+    def on_disconnect(reason=None):
+        reasons.append(reason)
+        gone.set()
+
+    screen.connect(server.url, transports=["websocket"])
+    assert screen.call("join", {"room": "lamartine"}, timeout=5) == {"ok": True}
+    organiser = {"Authorization": f"Bearer {TOKEN}"}
+    command = HeldRequest(server, "/api/rooms/lamartine/next", {"version": 0}, organiser)
+    server.proc.send_signal(signal.SIGTERM)
+    # No new connections...
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", server.port), timeout=1).close()
+        except ConnectionRefusedError:
+            break
+        assert time.monotonic() < deadline, "still accepting connections"
+        time.sleep(0.05)  # polling for the listener to close
+    # ...the screen is told to go (not cut off), while the command is still in hand...
+    assert gone.wait(10)
+    assert reasons == [socketio.Client.reason.SERVER_DISCONNECT]
+    # ...which is answered, and written.
+    command.send_body()
+    status, _headers, body = command.response()
+    assert (status, body["version"]) == (200, 1)
+    assert server.proc.wait(timeout=10) == 0
+    assert "Traceback" not in server.log.read_text()
+    server.start()
+    assert server.state()["version"] == 1
