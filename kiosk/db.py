@@ -122,14 +122,14 @@ class FaultLog:
 faults = FaultLog()
 
 
-def unavailable(exc: BaseException, path: str) -> Unavailable | None:
+def unavailable(exc: BaseException, path: str, waited: float = 0) -> Unavailable | None:
     """The refusal a storage fault is answered with (logged), None for other errors."""
     code = _fault(exc)
     if code is None:
         return None
     message = str(exc)
-    if code == sqlite3.SQLITE_BUSY:
-        message += f" (another process held the write lock for more than {BUSY_WAIT:g} s)"
+    if code == sqlite3.SQLITE_BUSY and waited:
+        message += f" (another process held the write lock for more than {waited:g} s)"
     faults.note(path, code, message)
     return Unavailable(path, exc)
 
@@ -166,7 +166,7 @@ class Connection(sqlite3.Connection):
                 exc = again
                 if _fault(again) != sqlite3.SQLITE_BUSY or self.in_transaction:
                     break
-        refusal = unavailable(exc, self.path)
+        refusal = unavailable(exc, self.path, self.busy_wait)
         if refusal is None:
             raise exc
         raise refusal from exc

@@ -272,6 +272,9 @@ def test_a_lock_held_by_another_process_leaves_reads_and_screens_flowing(server:
     )
     assert command.headers["Retry-After"] == "2"
     assert not dropped.is_set()
+    log = server.log.read_text()
+    assert "Traceback" not in log
+    assert log.count("database is locked (another process held the write lock") == 1, log
     # The lock released, writes go through again, and the screen hears of them.
     assert server.post("/api/rooms/lamartine/next").json()["version"] == 1
     assert moved.wait(5)
