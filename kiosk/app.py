@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from .web import (
     refusal_response,
     release_db,
     socketio,
+    storage_error,
 )
 
 # The most a client may send in one HTTP body or one Socket.IO message. Engine.IO's own
@@ -46,7 +48,10 @@ def _template_globals() -> dict[str, Any]:
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Build the app: timetable checked, database migrated, secrets ready."""
+    """Build the app: timetable checked, database checked and migrated, secrets ready.
+
+    Raises db.DatabaseProblem for a database file that cannot serve.
+    """
     app = Flask(
         __name__,
         static_folder=str(STATIC),
@@ -67,6 +72,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         # Every body the app accepts is a few hundred bytes (a message is 280 characters);
         # nothing is uploaded through the web.
         MAX_CONTENT_LENGTH=MAX_BODY,
+        # Seconds a write waits for another process's lock before answering 503.
+        BUSY_WAIT=database.BUSY_WAIT,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_HTTPONLY=True,
     )
@@ -78,6 +85,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         schedule = load(schedule)
     clock = app.config["CLOCK"] or RealClock(schedule.event.tz)
 
+    database.check(app.config["DATABASE"])
     db = database.connect(app.config["DATABASE"])
     try:
         database.migrate(db)
@@ -88,13 +96,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         db.conn.close()
     if token == kiosk_token:
         raise ValueError("the organiser and kiosk secrets must differ")
-    pool = database.Pool(app.config["DATABASE"], autocheckpoint=app.config["WAL_AUTOCHECKPOINT"])
+    pool = database.Pool(
+        app.config["DATABASE"],
+        autocheckpoint=app.config["WAL_AUTOCHECKPOINT"],
+        busy_wait=app.config["BUSY_WAIT"],
+    )
     app.extensions["kiosk"] = Runtime(schedule, clock, token, kiosk_token, pool)
     app.session_interface = CachedSessionInterface()
     app.json = JSONProvider(app)
 
     app.teardown_appcontext(release_db)
     app.register_error_handler(Refusal, refusal_response)
+    app.register_error_handler(sqlite3.DatabaseError, storage_error)
     app.register_error_handler(HTTPException, http_error)
     app.context_processor(_template_globals)
     app.add_template_filter(i18n.hm)

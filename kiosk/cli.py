@@ -48,7 +48,23 @@ def organiser_link(host: str, port: int, token: str, scheme: str = "http") -> st
     return f"{scheme}://{shown}:{port}/organiser?token={token}"
 
 
-@click.group()
+class _Commands(click.Group):
+    """The `kiosk` command: a database that cannot serve is one line naming it, no traceback."""
+
+    def invoke(self, ctx: click.Context):
+        # Imported here, after main() has let gevent patch the standard library.
+        from . import db as database
+
+        try:
+            return super().invoke(ctx)
+        except database.DatabaseProblem as exc:
+            raise click.ClickException(str(exc)) from None
+        except database.Unavailable as exc:
+            problem = database.FAULTS.get(exc.fault, "unavailable")
+            raise click.ClickException(f"{exc.path}: {problem}; try again") from None
+
+
+@click.group(cls=_Commands)
 @click.version_option(package_name="kiosk")
 def cli() -> None:
     """Live room screens and organiser tablet for a conference day."""
@@ -129,11 +145,16 @@ def serve(
     # `main()` already did when the command line asks for `serve`.
     if not monkey.is_module_patched("socket"):
         monkey.patch_all()
+    import logging
+
+    # Faults go to stderr with their time, one line each (storage faults once per kind
+    # and interval: kiosk.db.FaultLog).
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     from .app import create_app
     from .clock import SimulatedClock, parse_start
     from .push import run_ticker
     from .schedule import load
-    from .server import AUTOCHECKPOINT_SAFETY_NET, run_checkpoints
+    from .server import AUTOCHECKPOINT_SAFETY_NET, AlreadyServing, claim, run_checkpoints
     from .server import serve as serve_app
     from .web import socketio
 
@@ -155,6 +176,17 @@ def serve(
             raise click.BadParameter(
                 f"{clock_start!r} is not a moment like 2023-07-03T08:55", param_hint="--clock"
             ) from None
+    if bool(certfile) != bool(keyfile):
+        raise click.UsageError("--certfile and --keyfile go together")
+    tls = {"certfile": certfile, "keyfile": keyfile} if certfile else {}
+    scheme = "https" if tls else "http"
+    # Before anything opens the database: one server per database (see server.claim).
+    try:
+        lock = claim(db_path, f"{scheme}://{host}:{port}")
+    except AlreadyServing as exc:
+        raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(f"cannot lock {db_path}.lock: {exc.strerror}") from None
     app = create_app(
         {
             "DATABASE": db_path,
@@ -165,10 +197,6 @@ def serve(
             "WAL_AUTOCHECKPOINT": AUTOCHECKPOINT_SAFETY_NET,
         }
     )
-    if bool(certfile) != bool(keyfile):
-        raise click.UsageError("--certfile and --keyfile go together")
-    tls = {"certfile": certfile, "keyfile": keyfile} if certfile else {}
-    scheme = "https" if tls else "http"
     rt = app.extensions["kiosk"]
     click.echo(f"kiosk: {schedule.event.title}")
     click.echo(f"  screens:   {scheme}://localhost:{port}/screen/{schedule.rooms[0].id}")
@@ -186,6 +214,8 @@ def serve(
         serve_app(app, host, port, **tls)
     except OSError as exc:  # the port is taken, or the address is not this machine's
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    finally:
+        lock.close()
 
 
 @cli.command("organiser-link")
@@ -206,8 +236,14 @@ def organiser_link_command(db_path, host, port) -> None:
 
 
 def _open_db(db_path: str):
+    import logging
+
     from . import db as database
 
+    # A storage fault ends the command with its own error line (_Commands): the server's
+    # fault log would say it a second time.
+    logging.getLogger(database.__name__).addHandler(logging.NullHandler())
+    database.check(db_path)
     db = database.connect(db_path)
     database.migrate(db)
     return db

@@ -2,35 +2,203 @@
 
 Every write goes through `transaction()`, which takes SQLite's write lock up front
 (BEGIN IMMEDIATE) so two writers never deadlock on a lock upgrade, and keeps it short.
+
+When the storage fails (another process holds the write lock, the disk is full or
+failing, the file is read-only or damaged) a statement raises `Unavailable`, a refusal
+answered 503 with Retry-After, and the fault is logged once per kind and interval.
+`check()` refuses, before serving, a file that cannot work at all.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import os
 import secrets
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from typing import Any
 
 from sqlite_utils import Database
+
+from .errors import N_, Refusal
+
+log = logging.getLogger(__name__)
 
 # SQLite's own default: a writer that grows the WAL past this many pages copies it back
 # into the database file (a checkpoint, with an fsync) before its statement returns.
 AUTOCHECKPOINT = 1000
 
+# How long a statement waits for another process's write lock before its request is
+# answered 503. Not in SQLite's busy handler: that waits inside the C library, where
+# gevent's loop cannot run, so a lock held elsewhere for 10 s froze the whole server
+# (reads and screens included) for 10 s. SQLite gives up at once instead (busy_timeout
+# 0) and Connection.execute waits in time.sleep, which `kiosk serve`'s monkey-patching
+# turns into a sleep that lets every other greenlet run.
+BUSY_WAIT = 2.0
+# Seconds a client answered 503 is told to wait before trying again.
+RETRY_AFTER = 2
+# The storage's faults, by SQLite's primary result code: what the file or the disk is
+# doing wrong, not the request. Answered 503; the request can be made again later.
+FAULTS = {
+    sqlite3.SQLITE_BUSY: "locked by another process",
+    sqlite3.SQLITE_FULL: "the disk is full",
+    sqlite3.SQLITE_IOERR: "disk I/O error",
+    sqlite3.SQLITE_READONLY: "read-only, and kiosk must write to it",
+    sqlite3.SQLITE_CORRUPT: "damaged",
+    sqlite3.SQLITE_NOTADB: "not a SQLite database",
+    sqlite3.SQLITE_CANTOPEN: "cannot be opened (does its folder exist? may kiosk write there?)",
+}
 
-def connect(path: str, autocheckpoint: int = AUTOCHECKPOINT) -> Database:
+
+def _fault(exc: BaseException) -> int | None:
+    """The primary result code of a storage fault, None for any other error."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is None or (code & 0xFF) not in FAULTS:
+        return None
+    return code & 0xFF
+
+
+class Unavailable(Refusal):
+    """The storage cannot serve this request now (503): the client tries again later."""
+
+    def __init__(self, path: str, exc: BaseException):
+        super().__init__("unavailable", N_("Service temporarily unavailable — please try again."))
+        self.path = path
+        self.fault = _fault(exc)
+        self.retry_after = RETRY_AFTER
+
+    def details(self) -> dict[str, Any]:
+        return {"retry_after": self.retry_after}
+
+
+class FaultLog:
+    """Storage faults in the log: one line per kind and interval, with a count.
+
+    A full disk failed every scan with a traceback: 5,992 of them in 6.5 s, burying the
+    one line that mattered. The first fault of a kind is logged at once, the next ones
+    are counted and reported at most once an interval (by the next fault, or by
+    `flush()`, which `kiosk serve` calls every second); a kind quiet for a whole
+    interval is logged at once again when it comes back. Called from one thread (the
+    server's loop): no lock.
+    """
+
+    def __init__(self, interval: float = 10.0, clock: Callable[[], float] = time.monotonic):
+        self.interval = interval
+        self.clock = clock
+        # (path, code) -> [when last logged, faults since, SQLite's message]
+        self._kinds: dict[tuple[str, int], list[Any]] = {}
+
+    def note(self, path: str, code: int, message: str) -> None:
+        now = self.clock()
+        entry = self._kinds.get((path, code))
+        if entry is None or (now - entry[0] >= self.interval and not entry[1]):
+            self._kinds[(path, code)] = [now, 0, message]
+            log.error("%s: %s; answering 503 until it clears", path, message)
+            return
+        entry[1] += 1
+        entry[2] = message
+        if now - entry[0] >= self.interval:
+            self._report(path, entry, now)
+
+    def flush(self) -> None:
+        """Report the counts of the intervals that have ended."""
+        now = self.clock()
+        for (path, code), entry in list(self._kinds.items()):
+            if now - entry[0] < self.interval:
+                continue
+            if entry[1]:
+                self._report(path, entry, now)
+            else:
+                del self._kinds[(path, code)]
+
+    def _report(self, path: str, entry: list[Any], now: float) -> None:
+        log.error("%s: %s: %d more in the last %.0f s", path, entry[2], entry[1], now - entry[0])
+        entry[0], entry[1] = now, 0
+
+
+faults = FaultLog()
+
+
+def unavailable(exc: BaseException, path: str, waited: float = 0) -> Unavailable | None:
+    """The refusal a storage fault is answered with (logged), None for other errors."""
+    code = _fault(exc)
+    if code is None:
+        return None
+    message = str(exc)
+    if code == sqlite3.SQLITE_BUSY and waited:
+        message += f" (another process held the write lock for more than {waited:g} s)"
+    faults.note(path, code, message)
+    return Unavailable(path, exc)
+
+
+class Connection(sqlite3.Connection):
+    """sqlite3's connection, which waits for the write lock without holding up the
+    server, and raises Unavailable when the storage fails."""
+
+    path = ""
+    busy_wait = BUSY_WAIT
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        try:
+            return super().execute(sql, parameters)
+        except sqlite3.DatabaseError as exc:
+            # Outside a transaction a statement that found the lock taken did nothing
+            # yet (SQLite takes it before changing anything): it can simply run again.
+            if _fault(exc) == sqlite3.SQLITE_BUSY and not self.in_transaction:
+                return self._when_free(sql, parameters, exc)
+            refusal = unavailable(exc, self.path)
+            if refusal is None:
+                raise
+            raise refusal from exc
+
+    def _when_free(self, sql: str, parameters: Any, exc: sqlite3.DatabaseError):
+        deadline = time.monotonic() + self.busy_wait
+        pause = 0.001
+        while time.monotonic() + pause < deadline:
+            time.sleep(pause)  # gevent's sleep under `kiosk serve`: the loop goes on
+            pause = min(pause * 2, 0.05)
+            try:
+                return super().execute(sql, parameters)
+            except sqlite3.DatabaseError as again:
+                exc = again
+                if _fault(again) != sqlite3.SQLITE_BUSY or self.in_transaction:
+                    break
+        refusal = unavailable(exc, self.path, self.busy_wait)
+        if refusal is None:
+            raise exc
+        raise refusal from exc
+
+
+def connect(
+    path: str, autocheckpoint: int = AUTOCHECKPOINT, busy_wait: float = BUSY_WAIT
+) -> Database:
     """Open the database file with the settings every connection needs."""
     # isolation_level=None: we issue BEGIN ourselves, so no implicit transaction
-    # can hold the write lock between two statements.
-    conn = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    # NORMAL in WAL mode survives a killed process (kill -9); only a power cut can lose
-    # the last transactions, which the fsync of FULL would cost on every write.
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA busy_timeout=10000")
-    conn.execute(f"PRAGMA wal_autocheckpoint={int(autocheckpoint)}")
+    # can hold the write lock between two statements. timeout=0: see BUSY_WAIT.
+    try:
+        conn = sqlite3.connect(
+            path, timeout=0, isolation_level=None, check_same_thread=False, factory=Connection
+        )
+    except sqlite3.Error as exc:
+        refusal = unavailable(exc, path)
+        if refusal is None:
+            raise
+        raise refusal from exc
+    conn.path = path
+    conn.busy_wait = busy_wait
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode survives a killed process (kill -9); only a power cut can
+        # lose the last transactions, which the fsync of FULL would cost on every write.
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute(f"PRAGMA wal_autocheckpoint={int(autocheckpoint)}")
+    except BaseException:
+        conn.close()
+        raise
     return Database(conn)
 
 
@@ -38,9 +206,12 @@ def checkpoint(db: Database) -> tuple[int, int]:
     """Copy what the WAL holds back into the database file, without waiting on anyone.
 
     PASSIVE: readers and writers go on meanwhile; what a reader still uses is left for
-    the next time. Returns (pages in the WAL, pages copied back).
+    the next time. Returns (pages in the WAL, pages copied back). Runs in a native
+    thread (server.run_checkpoints): through sqlite3's own execute, without the wait
+    and the fault log, which belong to the server's loop; the caller sorts failures out.
     """
-    _busy, in_wal, copied = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    row = sqlite3.Connection.execute(db.conn, "PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    _busy, in_wal, copied = row
     return in_wal, copied
 
 
@@ -53,21 +224,32 @@ class Pool:
     locks on every request.
     """
 
-    def __init__(self, path: str, keep: int = 16, autocheckpoint: int = AUTOCHECKPOINT):
+    def __init__(
+        self,
+        path: str,
+        keep: int = 16,
+        autocheckpoint: int = AUTOCHECKPOINT,
+        busy_wait: float = BUSY_WAIT,
+    ):
         self.path = path
         self.keep = keep
         self.autocheckpoint = autocheckpoint
+        self.busy_wait = busy_wait
         self._idle: list[Database] = []
 
     def take(self) -> Database:
         try:
             return self._idle.pop()
         except IndexError:
-            return connect(self.path, self.autocheckpoint)
+            return connect(self.path, self.autocheckpoint, self.busy_wait)
 
     def give_back(self, db: Database) -> None:
         if db.conn.in_transaction:  # a request that failed mid-transaction
-            db.conn.rollback()
+            try:
+                db.conn.rollback()
+            except sqlite3.Error:  # the storage failed under it: the next one starts afresh
+                db.conn.close()
+                return
         if len(self._idle) < self.keep:
             self._idle.append(db)
         else:
@@ -80,10 +262,14 @@ def transaction(db: Database) -> Iterator[Database]:
     db.execute("BEGIN IMMEDIATE")
     try:
         yield db
+        db.execute("COMMIT")
     except BaseException:
-        db.execute("ROLLBACK")
+        # A failed COMMIT (disk full) may leave the transaction open, or SQLite may have
+        # rolled it back already: either way the caller hears of the first error.
+        if db.conn.in_transaction:
+            with suppress(sqlite3.Error):
+                db.conn.rollback()
         raise
-    db.execute("COMMIT")
 
 
 def _create_settings_and_room_states(db: Database) -> None:
@@ -296,3 +482,81 @@ def secret(db: Database, key: str, override: str | None = None) -> str:
             value = secrets.token_urlsafe(32)
             db["settings"].insert({"key": key, "value": value})
     return value
+
+
+# --- before serving ------------------------------------------------------------------------
+
+
+class DatabaseProblem(Exception):
+    """The database file cannot serve at all; the message names it and says why, in a line."""
+
+
+def _problem(path: str, exc: sqlite3.Error) -> DatabaseProblem:
+    code = _fault(exc)
+    if code is None:
+        return DatabaseProblem(f"{path}: {exc}")
+    return DatabaseProblem(f"{path}: {FAULTS[code]} ({exc})")
+
+
+def _check_schema(path: str, conn: sqlite3.Connection) -> None:
+    """Ours or empty: kiosk migrates an empty file, and must not write into another's."""
+    tables = sorted(
+        name
+        for (name,) in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+    )
+    if not tables:
+        return
+    foreign = DatabaseProblem(
+        f"{path}: not a kiosk database (it holds the tables {', '.join(tables[:5])})"
+    )
+    if "migrations" not in tables:
+        raise foreign
+    try:
+        applied = {name for (name,) in conn.execute("SELECT name FROM migrations")}
+    except sqlite3.OperationalError:  # someone else's table of that name
+        raise foreign from None
+    unknown = sorted(applied - {name for name, _step in MIGRATIONS})
+    if unknown:
+        raise DatabaseProblem(
+            f"{path}: written by a newer kiosk or another application "
+            f"(unknown migration {unknown[0]})"
+        )
+    if not applied and tables != ["migrations"]:
+        raise foreign
+
+
+def check(path: str) -> None:
+    """Refuse a database that cannot serve: not SQLite, another application's, damaged,
+    read-only; raises DatabaseProblem. A missing or empty file is fine: it becomes ours.
+
+    Interior damage shows only when a request reaches the damaged page (on such a file,
+    816 of 6,000 scans failed, each with a 500): `quick_check` reads every page first,
+    in milliseconds for a conference's few thousand guests. Nothing is served yet, so
+    SQLite's own busy handler may wait for a lock here.
+    """
+    if os.path.isdir(path):
+        raise DatabaseProblem(f"{path}: a folder, not a database file")
+    try:
+        conn = sqlite3.connect(path, timeout=BUSY_WAIT, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise _problem(path, exc) from None
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")  # the probe below: written, not fsynced
+        problems = [row[0] for row in conn.execute("PRAGMA quick_check")]
+        if problems != ["ok"]:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise DatabaseProblem(f"{path}: damaged: {problems[0]}{more}")
+        _check_schema(path, conn)
+        # A read-only file reads fine, and even lets BEGIN IMMEDIATE through: only a
+        # write tells. This one changes nothing (and tells of a full disk as well).
+        (version,) = conn.execute("PRAGMA user_version").fetchone()
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(f"PRAGMA user_version = {int(version)}")
+        conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        raise _problem(path, exc) from None
+    finally:
+        conn.close()

@@ -31,6 +31,7 @@ STATUS = {
     "not_checked_in": 409,
     "existing": 409,
     "rate_limited": 429,
+    "unavailable": 503,
 }
 
 

@@ -5,13 +5,19 @@ Used by `kiosk serve`, and by the benchmarks' floor so that both are served the 
 
 from __future__ import annotations
 
+import fcntl
 import gc
 import logging
+import os
 import resource
+import signal
 import socket
+import sqlite3
+from typing import IO
 
 import gevent
 from gevent import pywsgi
+from gevent.event import Event
 
 from . import db as database
 
@@ -22,6 +28,37 @@ log = logging.getLogger(__name__)
 # while it runs (the benchmark's 2,500 check-ins a second write about 6,000 pages
 # between two checkpoints; a real welcome desk, a few dozen).
 AUTOCHECKPOINT_SAFETY_NET = 20_000
+
+
+class AlreadyServing(Exception):
+    """Another `kiosk serve` holds the database; the message names it."""
+
+
+def claim(db_path: str, address: str) -> IO[str]:
+    """Hold `<db>.lock` for as long as this process lives, our pid and address written in it.
+
+    Two servers on one database each keep their own arrivals counters, rate limits and
+    record of what the screens were sent, and drift apart. flock() is released by the
+    kernel when the process ends, even by kill -9: no stale lock to clear after a crash.
+    Keep the returned file open while serving.
+    """
+    # "a+": not emptied before we hold it. Open for the life of the process, on purpose.
+    handle = open(f"{db_path}.lock", "a+", encoding="utf-8")  # noqa: SIM115
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().split()
+        handle.close()
+        who = f"process {holder[0]} ({holder[1]})" if len(holder) == 2 else "another process"
+        raise AlreadyServing(
+            f"{db_path} is already served by {who}; stop it first, or serve another --db"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()} {address}\n")
+    handle.flush()
+    return handle
 
 
 def raise_open_files_limit() -> int:
@@ -71,15 +108,79 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
+# Seconds a stopping server gives the requests in flight to finish.
+DRAIN_SECONDS = 5
+
+
+class _Handler(pywsgi.WSGIHandler):
+    """gevent's handler, counting the requests being answered: a stopping server waits
+    for those, not for keep-alive connections idling until their next request."""
+
+    def handle_one_response(self):
+        server = self.server
+        server.in_flight += 1
+        if server.stopping:  # the client's next request goes to the next server
+            self.close_connection = True
+        try:
+            return super().handle_one_response()
+        finally:
+            server.in_flight -= 1
+            if server.stopping and not server.in_flight:
+                server.drained.set()
+
+
+class _Server(pywsgi.WSGIServer):
+    handler_class = _Handler
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.in_flight = 0
+        self.stopping = False
+        self.drained = Event()
+
+
+def stop(server: _Server, app, stopped: Event, drain: float = DRAIN_SECONDS) -> None:
+    """Stop gracefully: SIGTERM ended the process on the spot, a scan or a command half
+    answered, and screens noticed only at their ping timeout.
+
+    No new connections; Socket.IO clients disconnected at the Engine.IO level, which
+    screens, tablets and phones take as a lost link and reconnect from, to whichever
+    server listens next (a Socket.IO-level disconnect would tell them not to); the
+    requests in flight finished, for `drain` seconds at most. A second signal stops
+    waiting for them.
+    """
+    if server.stopping:
+        stopped.set()
+        return
+    server.stopping = True
+    log.info("stopping: no new connections, %d requests in flight", server.in_flight)
+    server.close()
+    sio = getattr(app, "extensions", {}).get("socketio")
+    if sio is not None and sio.server is not None:
+        gevent.spawn(sio.server.eio.disconnect)
+    if server.in_flight:
+        server.drained.wait(drain)
+    stopped.set()
+
+
 def serve(
     app, host: str, port: int, certfile: str | None = None, keyfile: str | None = None
 ) -> None:
-    """Serve the app until stopped (the socketio extension must use async_mode gevent)."""
+    """Serve the app until SIGTERM or SIGINT, then stop() (the socketio extension must use
+    async_mode gevent)."""
     raise_open_files_limit()
     tune_garbage_collector()
     tls = {"certfile": certfile, "keyfile": keyfile} if certfile else {}
-    server = pywsgi.WSGIServer(listener(host, port), app, log=None, **tls)
-    server.serve_forever()
+    server = _Server(listener(host, port), app, log=None, **tls)
+    stopped = Event()
+    handlers = [  # kept: a signal handler lives as long as its watcher
+        gevent.signal_handler(signum, stop, server, app, stopped)
+        for signum in (signal.SIGTERM, signal.SIGINT)
+    ]
+    server.start()
+    stopped.wait()
+    for handler in handlers:
+        handler.cancel()
 
 
 def run_checkpoints(path: str, interval: float = 1.0) -> None:
@@ -92,12 +193,20 @@ def run_checkpoints(path: str, interval: float = 1.0) -> None:
     slows the requests running at that moment by a millisecond or so (the disk is shared):
     once a second kept the sequential check-in p99 at the floor's, where every 0.2 s set
     it (measured; docs/performance.md). The WAL then holds at most a second of writes.
+
+    Once a second it also reports the storage faults counted since their last log line.
     """
     db = database.connect(path)
     pool = gevent.get_hub().threadpool
     while True:
         gevent.sleep(interval)
+        database.faults.flush()
+        # A failure is retried at the next interval; requests checkpoint meanwhile.
         try:
             pool.apply(database.checkpoint, (db,))
-        except Exception:  # retried at the next interval; requests checkpoint meanwhile
+        except sqlite3.Error as exc:
+            # A full or failing disk is logged once per interval with the requests' own.
+            if database.unavailable(exc, path) is None:
+                log.exception("WAL checkpoint failed")
+        except Exception:
             log.exception("WAL checkpoint failed")

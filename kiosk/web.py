@@ -7,6 +7,7 @@ factory (kiosk.app) fills these in; nothing here builds an app.
 from __future__ import annotations
 
 import json
+import sqlite3
 from typing import Any
 
 from flask import Flask, Response, current_app, g, render_template, request
@@ -98,9 +99,23 @@ def refusal_body(exc: Refusal) -> dict[str, Any]:
 def refusal_response(exc: Refusal):
     """The errorhandler for Refusal: JSON for the API, a page for people."""
     body = refusal_body(exc)
+    headers = {}
+    if isinstance(exc, database.Unavailable):
+        headers["Retry-After"] = str(exc.retry_after)
     if request.path.startswith("/api/"):
-        return json_response(body, exc.status)
-    return render_template("error.html", code=exc.status, message=body["message"]), exc.status
+        return json_response(body, exc.status, headers)
+    page = render_template("error.html", code=exc.status, message=body["message"])
+    return page, exc.status, headers
+
+
+def storage_error(exc: sqlite3.DatabaseError):
+    """The errorhandler for SQLite's errors that escaped the connection's own check (a
+    row fetched from a failing disk): a fault of the storage is a 503 like the others;
+    anything else is a bug, left to Flask's 500."""
+    refusal = database.unavailable(exc, runtime().pool.path)
+    if refusal is None:
+        raise exc
+    return refusal_response(refusal)
 
 
 def http_error(exc: HTTPException):
@@ -118,8 +133,10 @@ def http_error(exc: HTTPException):
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-def json_response(body: dict[str, Any], status: int = 200) -> Response:
-    return Response(_encode(body), status, content_type="application/json")
+def json_response(
+    body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(_encode(body), status, headers, content_type="application/json")
 
 
 class JSONProvider(DefaultJSONProvider):

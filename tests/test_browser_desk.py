@@ -100,7 +100,9 @@ def test_walk_in_from_the_form_to_the_printable_badge(pages, server):
     form.locator('input[name="last_name"]').fill("Dupont")
     form.locator('input[name="organisation"]').fill("<b>Mairie</b>")
     page.get_by_role("button", name="M’enregistrer").click()
-    expect(page.locator("#form-error")).to_contain_text("Organisation")
+    expect(page.locator("#form-error")).to_have_text(
+        "⚠ L’organisation contient un caractère non autorisé : <."
+    )
     form.locator('input[name="organisation"]').fill("Métropole de Lyon")
     form.locator('input[name="function"]').fill("Chargé de mission")
     form.locator('select[name="category"]').select_option("agent")

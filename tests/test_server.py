@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
+import resource
+import signal
+import socket
+import sqlite3
 import struct
 import subprocess
 import sys
@@ -13,7 +18,9 @@ from pathlib import Path
 import requests
 import socketio
 
-from .conftest import Server
+from .conftest import KIOSK_TOKEN, TOKEN, Server, free_port, run_kiosk
+
+FRENCH_503 = "Service momentanément indisponible — réessayez."
 
 
 def test_state_survives_kill_9(server: Server):
@@ -176,3 +183,184 @@ def test_the_server_freezes_start_up_objects_and_collects_garbage_less_often():
         "assert gc.get_freeze_count() > 1000, gc.get_freeze_count()"
     )
     subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
+
+
+class HeldRequest:
+    """A POST that the server has in hand while the test holds back its body.
+
+    The request says `Expect: 100-continue`: the server answers « 100 Continue » when the
+    app starts reading the body, so once the constructor returns the request is inside
+    the app, waiting; `send_body()` lets it go on, `response()` reads the answer.
+    """
+
+    def __init__(self, server: Server, path: str, body: dict, headers: dict[str, str]):
+        self.body = json.dumps(body).encode()
+        self.sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        lines = [
+            f"POST {path} HTTP/1.1",
+            "Host: 127.0.0.1",
+            "Content-Type: application/json",
+            f"Content-Length: {len(self.body)}",
+            "Expect: 100-continue",
+            "Connection: close",
+            *(f"{name}: {value}" for name, value in headers.items()),
+        ]
+        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        self.buffer = b""
+        interim = self._head()
+        assert interim.startswith(b"HTTP/1.1 100"), interim
+
+    def _receive(self) -> None:
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("the server closed the connection")
+        self.buffer += chunk
+
+    def _head(self) -> bytes:
+        while b"\r\n\r\n" not in self.buffer:
+            self._receive()
+        head, _, self.buffer = self.buffer.partition(b"\r\n\r\n")
+        return head
+
+    def send_body(self) -> None:
+        self.sock.sendall(self.body)
+
+    def response(self) -> tuple[int, dict[str, str], dict]:
+        lines = self._head().decode().split("\r\n")
+        headers = dict(line.lower().split(": ", 1) for line in lines[1:])
+        length = int(headers["content-length"])
+        while len(self.buffer) < length:
+            self._receive()
+        self.sock.close()
+        return int(lines[0].split()[1]), headers, json.loads(self.buffer[:length])
+
+
+def kiosk_headers(device: str = "kiosque 1") -> dict[str, str]:
+    return {"Authorization": f"Bearer {KIOSK_TOKEN}", "X-Kiosk-Device": device}
+
+
+def test_a_lock_held_by_another_process_leaves_reads_and_screens_flowing(server: Server):
+    screen = socketio.Client(reconnection=False)
+    dropped = threading.Event()
+    screen.on("disconnect", lambda *reason: dropped.set())
+    moved = threading.Event()
+    screen.on("state", lambda data: data["version"] == 1 and moved.set())
+    screen.connect(server.url, transports=["websocket"])
+    assert screen.call("join", {"room": "lamartine"}, timeout=5) == {"ok": True}
+    events = []
+    holder = sqlite3.connect(server.db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process writing, for longer than a scan waits
+    try:
+        scan = HeldRequest(server, "/api/checkin", {"code": "x" * 24}, kiosk_headers())
+        scan.send_body()  # the scan now waits for the lock
+        # Under a server that waits inside SQLite, this waits for the scan: 10 s.
+        state = requests.get(f"{server.url}/api/rooms/lamartine/state", timeout=5)
+        events.append(("state", state.status_code))
+        assert screen.call("join", {"room": "lamartine"}, timeout=5) == {"ok": True}
+        events.append(("screen", "served"))
+        status, headers, body = scan.response()
+        events.append(("scan", status))
+        command = server.post("/api/rooms/lamartine/next")
+        events.append(("command", command.status_code))
+    finally:
+        holder.execute("ROLLBACK")
+    assert events == [("state", 200), ("screen", "served"), ("scan", 503), ("command", 503)]
+    assert (headers["retry-after"], body["error"], body["message"]) == (
+        "2",
+        "unavailable",
+        FRENCH_503,
+    )
+    assert command.headers["Retry-After"] == "2"
+    assert not dropped.is_set()
+    log = server.log.read_text()
+    assert "Traceback" not in log
+    assert log.count("database is locked (another process held the write lock") == 1, log
+    # The lock released, writes go through again, and the screen hears of them.
+    assert server.post("/api/rooms/lamartine/next").json()["version"] == 1
+    assert moved.wait(5)
+    screen.disconnect()
+
+
+def test_a_full_disk_answers_scans_503_with_one_log_line_and_recovers(server: Server):
+    # The server may write nothing past its files' first 4 KiB: its log (a few hundred
+    # bytes) still grows, but no page reaches the WAL, as on a full disk (EFBIG, which
+    # SQLite reports as a disk I/O error). A higher limit would let a checkpoint make
+    # room now and then.
+    assert server.log.stat().st_size < 2048
+    soft, hard = resource.prlimit(server.proc.pid, resource.RLIMIT_FSIZE)
+    resource.prlimit(server.proc.pid, resource.RLIMIT_FSIZE, (4096, hard))
+    session = requests.Session()
+
+    def scan(n: int) -> requests.Response:
+        # One device per scan: unknown codes would otherwise be rate-limited (429).
+        code = f"{n:024d}"
+        return session.post(
+            f"{server.url}/api/checkin", json={"code": code}, headers=kiosk_headers(f"k{n}")
+        )
+
+    answers = [scan(n) for n in range(100)]
+    assert {(r.status_code, r.headers["Retry-After"], r.json()["message"]) for r in answers} == {
+        (503, "2", FRENCH_503)
+    }
+    assert session.get(f"{server.url}/api/rooms/lamartine/state").status_code == 200
+    resource.prlimit(server.proc.pid, resource.RLIMIT_FSIZE, (soft, hard))
+    assert scan(100).status_code == 404
+    assert server.post("/api/rooms/lamartine/next").json()["version"] == 1
+    log = server.log.read_text()
+    assert "Traceback" not in log
+    assert log.count("disk I/O error") == 1, log
+
+
+def test_a_second_server_on_the_same_database_refuses_naming_the_first(server: Server):
+    port = free_port()
+    args = ["serve", "--host", "127.0.0.1", "--port", str(port), "--db", str(server.db)]
+    result = run_kiosk(*args, timeout=30)  # a second server that starts serves until then
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"Error: {server.db} is already served by process {server.proc.pid} "
+        f"(http://127.0.0.1:{server.port}); stop it first, or serve another --db"
+    ]
+    # Killed with no chance to clean up, the first leaves no stale lock behind.
+    server.kill()
+    second = Server(server.db, port, server.clock).start()
+    try:
+        assert second.state()["room"] == "lamartine"
+    finally:
+        second.kill(signal.SIGTERM)
+
+
+def test_sigterm_finishes_the_request_in_flight_tells_screens_and_exits_0(server: Server):
+    screen = socketio.Client(reconnection=False)
+    reasons = []
+    gone = threading.Event()
+
+    @screen.on("disconnect")
+    def on_disconnect(reason=None):
+        reasons.append(reason)
+        gone.set()
+
+    screen.connect(server.url, transports=["websocket"])
+    assert screen.call("join", {"room": "lamartine"}, timeout=5) == {"ok": True}
+    organiser = {"Authorization": f"Bearer {TOKEN}"}
+    command = HeldRequest(server, "/api/rooms/lamartine/next", {"version": 0}, organiser)
+    server.proc.send_signal(signal.SIGTERM)
+    # No new connections...
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", server.port), timeout=1).close()
+        except ConnectionRefusedError:
+            break
+        assert time.monotonic() < deadline, "still accepting connections"
+        time.sleep(0.05)  # polling for the listener to close
+    # ...the screen is told to go (not cut off), while the command is still in hand...
+    assert gone.wait(10)
+    assert reasons == [socketio.Client.reason.SERVER_DISCONNECT]
+    # ...which is answered, and written.
+    command.send_body()
+    status, _headers, body = command.response()
+    assert (status, body["version"]) == (200, 1)
+    assert server.proc.wait(timeout=10) == 0
+    assert "Traceback" not in server.log.read_text()
+    server.start()
+    assert server.state()["version"] == 1

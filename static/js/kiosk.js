@@ -18,20 +18,23 @@
     view = name;
     for (const id of sections) $(id).hidden = id !== name;
     document.body.dataset.view = name;
-    if (name === "scan") $("code").focus();
+    if (name === "scan") {
+      $("code").focus();
+      $("code").select();  // a code kept to retry: Enter sends it, a new scan replaces it
+    }
   }
 
   const ICONS = { checked_in: "✓", already_checked_in: "ℹ", unknown: "✗", invalid: "✗",
                   rate_limited: "⏳", error: "⚠" };
 
-  function answer(kind, text, sub) {
+  function answer(kind, text, sub, seconds) {
     $("result").dataset.kind = kind;
     $("result-icon").textContent = ICONS[kind] || "⚠";
     $("result-text").textContent = text;
     $("result-sub").textContent = sub || "";
     show("result");
     clearTimeout(backTimer);
-    backTimer = setTimeout(() => show("scan"), (RESULT_SECONDS[kind] || 6) * 1000);
+    backTimer = setTimeout(() => show("scan"), (seconds || RESULT_SECONDS[kind] || 6) * 1000);
   }
 
   async function submit(code) {
@@ -42,14 +45,24 @@
     lastCode = code;
     lastAt = Date.now();
     busy = true;
+    let retry = false;
     try {
-      const { data } = await request("POST", "/api/checkin", { code });
-      answer(data.status || "error", data.message || t.error);
+      const { status, data } = await request("POST", "/api/checkin", { code });
+      // 503: the server could not record the scan just now (its storage is busy or
+      // failing). The code stays, selected, so that Enter sends it again and a scanner's
+      // next code replaces it; it does not count as seen, so the camera retries it too.
+      retry = status === 503;
+      if (retry) {
+        lastCode = "";
+        answer("error", data.message || t.error, "", Math.min(data.retry_after || 2, 10));
+      } else {
+        answer(data.status || "error", data.message || t.error);
+      }
     } catch (err) {
       answer("error", t.network_error);
     } finally {
       busy = false;
-      $("code").value = "";
+      $("code").value = retry ? code : "";
     }
   }
 
