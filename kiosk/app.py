@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from . import db as database
 from . import i18n
+from .auth import Access
 from .clock import RealClock
 from .errors import Refusal
 from .schedule import Schedule, load
@@ -61,6 +63,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         WAL_AUTOCHECKPOINT=database.AUTOCHECKPOINT,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_HTTPONLY=True,
+        # The throttles' time source (seconds, monotonic); tests move it by hand.
+        MONOTONIC=time.monotonic,
     )
     if test_config:
         app.config.from_mapping(test_config)
@@ -82,6 +86,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         raise ValueError("the organiser and kiosk secrets must differ")
     pool = database.Pool(app.config["DATABASE"], autocheckpoint=app.config["WAL_AUTOCHECKPOINT"])
     app.extensions["kiosk"] = Runtime(schedule, clock, token, kiosk_token, pool)
+    app.extensions["access"] = Access(app.config["MONOTONIC"])
     app.session_interface = CachedSessionInterface()
 
     app.teardown_appcontext(release_db)

@@ -8,6 +8,9 @@ Public pages are read-only. Two roles hold a secret:
 A request proves its role with `Authorization: Bearer <secret>` (integrations, scripts), or
 with the session cookie set by the role's link, plus a CSRF token in `X-CSRF-Token`,
 since a browser sends cookies on its own.
+
+What the server remembers about that (`Access`): the throttle on unknown codes, keyed
+by what a client cannot choose (its address and the secret it proved).
 """
 
 from __future__ import annotations
@@ -16,16 +19,32 @@ import functools
 import hashlib
 import hmac
 import secrets
+import time
 import unicodedata
+from collections.abc import Callable
 
-from flask import g, request, session
+from flask import current_app, g, request, session
 
+from .checkin import FailureLimiter
 from .errors import N_, Refusal
 from .i18n import gettext
 from .web import runtime
 
 ORGANISER = "organiser"
 KIOSK = "kiosk"
+
+
+class Access:
+    """The throttles, each kept in memory by this process."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic):
+        self.clock = clock
+        # Unknown codes per client (address and role): ten a minute, then told to wait.
+        self.unknown_codes = FailureLimiter(limit=10, window=60)
+
+
+def access() -> Access:
+    return current_app.extensions["access"]
 
 
 def fingerprint(token: str) -> str:
@@ -52,6 +71,11 @@ def token_role(candidate: object) -> str | None:
 
 def token_is_organiser(candidate: object) -> bool:
     return token_role(candidate) == ORGANISER
+
+
+def client_key(role: str) -> tuple[str, str]:
+    """Who a throttle counts: the client's address and the secret it proved."""
+    return request.environ.get("REMOTE_ADDR", ""), role
 
 
 def device_name(value: object, default: str) -> str:

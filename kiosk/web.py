@@ -16,7 +16,6 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import dump_cookie
 
 from . import db as database
-from .checkin import FailureLimiter
 from .errors import Refusal
 from .i18n import gettext, language_in, select_locale
 from .live import CommandError, LiveStore, view
@@ -41,8 +40,6 @@ class Runtime:
         self.clock = clock
         self.organiser_token = organiser_token
         self.kiosk_token = kiosk_token
-        # Unknown or malformed codes per kiosk device: in memory, as a slowdown only.
-        self.failures = FailureLimiter()
         # What each room's screens were last sent (live.signature), so that the clock
         # ticker pushes only what a command has not already pushed.
         self.pushed: dict[str, tuple] = {}
@@ -117,8 +114,10 @@ def http_error(exc: HTTPException):
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-def json_response(body: dict[str, Any], status: int = 200) -> Response:
-    return Response(_encode(body), status, content_type="application/json")
+def json_response(
+    body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(_encode(body), status, headers, content_type="application/json")
 
 
 # --- what every response carries ---------------------------------------------------------

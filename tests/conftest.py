@@ -53,6 +53,19 @@ class FakeClock:
         self.moment = at(hhmm)
 
 
+class Ticker:
+    """A monotonic time source for the throttles, moved by hand."""
+
+    def __init__(self) -> None:
+        self.seconds = 1000.0
+
+    def __call__(self) -> float:
+        return self.seconds
+
+    def advance(self, seconds: float) -> None:
+        self.seconds += seconds
+
+
 @pytest.fixture(scope="session")
 def schedule():
     return load()
@@ -64,7 +77,12 @@ def clock():
 
 
 @pytest.fixture
-def app(tmp_path, clock, schedule):
+def ticker():
+    return Ticker()
+
+
+@pytest.fixture
+def app(tmp_path, clock, schedule, ticker):
     return create_app(
         {
             "TESTING": True,
@@ -74,6 +92,7 @@ def app(tmp_path, clock, schedule):
             "ASYNC_MODE": "threading",
             "ORGANISER_TOKEN": TOKEN,
             "KIOSK_TOKEN": KIOSK_TOKEN,
+            "MONOTONIC": ticker,
         }
     )
 

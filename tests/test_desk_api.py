@@ -110,17 +110,69 @@ def test_malformed_body_is_400_invalid(client, app, guests, body):
     assert dump(app, LOG) == before
 
 
-def test_rate_limit_after_ten_failures_per_device(client, guests):
-    for _ in range(10):
-        assert client.post("/api/checkin", json={"code": "nope"}, headers=KIOSK).status_code == 400
-    limited = client.post("/api/checkin", json={"code": guests["Dupont"]}, headers=KIOSK)
+def unknown(client, name="kiosque 2", address="192.0.2.10"):
+    """An unknown code, well formed, from a kiosk at that address under that name."""
+    return client.post(
+        "/api/checkin",
+        json={"code": people.new_code()},
+        headers={**KIOSK, "X-Kiosk-Device": name},
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+def scan(client, code, name="kiosque 2", address="192.0.2.10"):
+    return client.post(
+        "/api/checkin",
+        json={"code": code},
+        headers={**KIOSK, "X-Kiosk-Device": name},
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+def test_unknown_codes_are_limited_per_client_whatever_name_it_sends(client, ticker):
+    # Renaming the kiosk at every scan was a fresh allowance each time.
+    for n in range(10):
+        assert unknown(client, name=f"kiosque {n}").status_code == 404
+    limited = unknown(client, name="a new name")
     assert limited.status_code == 429
     assert limited.get_json()["status"] == "rate_limited"
-    other = {**KIOSK, "X-Kiosk-Device": "kiosque 3"}
-    assert (
-        client.post("/api/checkin", json={"code": guests["Dupont"]}, headers=other).status_code
-        == 200
-    )
+    assert limited.headers["Retry-After"] == "60"
+    ticker.advance(30)
+    assert unknown(client).headers["Retry-After"] == "30"
+    ticker.advance(30)  # the first ten have left the minute
+    assert unknown(client).status_code == 404
+
+
+def test_a_valid_code_is_checked_in_even_after_many_unknown_ones(client, guests):
+    for _ in range(12):
+        unknown(client)
+    assert unknown(client).status_code == 429
+    welcome = scan(client, guests["Dupont"])
+    assert (welcome.status_code, welcome.get_json()["status"]) == (200, "checked_in")
+    assert scan(client, guests["Dupont"]).get_json()["status"] == "already_checked_in"
+
+
+def test_one_clients_unknown_codes_do_not_limit_another(client, guests):
+    # Someone holding the kiosk secret, using a real kiosk's name from elsewhere.
+    for _ in range(20):
+        unknown(client, name="kiosque 2", address="198.51.100.7")
+    assert unknown(client, name="kiosque 2", address="198.51.100.7").status_code == 429
+    assert unknown(client, name="kiosque 2").status_code == 404
+    assert scan(client, guests["Hollande"], name="kiosque 2").status_code == 200
+
+
+def test_text_that_is_not_a_code_is_no_guess(client, guests):
+    # The QR codes of posters and Wi-Fi cards: « unreadable », never « wait ».
+    for n in range(20):
+        answer = scan(client, f"https://example.org/programme?page={n}")
+        assert (answer.status_code, answer.get_json()["status"]) == (400, "invalid")
+    assert unknown(client).status_code == 404
+
+
+def test_the_unknown_code_limit_keeps_one_entry_per_client(app, client):
+    for n in range(300):
+        unknown(client, name=f"kiosque {n}")
+    assert len(app.extensions["access"].unknown_codes) == 1
 
 
 def test_roles(client, guests):

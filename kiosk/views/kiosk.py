@@ -6,7 +6,7 @@ A kiosk's secret allows this and nothing else; the organiser's allows it too.
 from __future__ import annotations
 
 import io
-import time
+import math
 
 import qrcode
 import qrcode.image.svg
@@ -17,6 +17,8 @@ from .. import checkin
 from ..auth import (
     KIOSK,
     ORGANISER,
+    access,
+    client_key,
     csrf_ok,
     csrf_token,
     device_name,
@@ -82,25 +84,31 @@ def api_checkin():
 
     The answer is the scan's outcome, whatever it is: `status` says which (checked_in,
     already_checked_in, unknown, invalid, rate_limited), `message` what to show.
+
+    A valid code is always checked in: the throttle counts unknown codes only, per
+    client (its address and secret, not the name it sends), and a client past ten a
+    minute is told to wait for its unknown codes alone. Text not shaped like a code (a
+    web address in someone else's QR code) is answered « unreadable » and not counted:
+    it is no guess at a code.
     """
     rt = runtime()
-    limiter = rt.failures
-    kiosk = g.device
-    device = f"{g.role}:{kiosk}:{request.remote_addr}"
-    moment = time.monotonic()
-    if limiter.blocked(device, moment):
-        message = _(
-            "Too many unknown codes from this kiosk: wait a minute, or ask at the welcome desk."
-        )
-        return json_response({"status": "rate_limited", "message": message}, 429)
     payload = request.get_json(force=True, silent=True)
     code = payload.get("code") if isinstance(payload, dict) else None
-    result = checkin.check_in(get_db(), code, kiosk, rt.clock.now())
-    if result.status in (checkin.UNKNOWN, checkin.MALFORMED):
-        limiter.failed(device, moment)
+    result = checkin.check_in(get_db(), code, g.device, rt.clock.now())
     if result.status == checkin.MALFORMED:
         return json_response({**checkin_json(result), "status": "invalid"}, 400)
     if result.status == checkin.UNKNOWN:
+        acc = access()
+        client, now = client_key(g.role), acc.clock()
+        wait = acc.unknown_codes.retry_after(client, now)
+        # Counted even when refused: a client that keeps guessing stays refused.
+        acc.unknown_codes.failed(client, now)
+        if wait:
+            message = _(
+                "Too many unknown codes from this kiosk: wait a minute, or ask at the welcome desk."
+            )
+            body = {"status": "rate_limited", "message": message}
+            return json_response(body, 429, {"Retry-After": str(math.ceil(wait))})
         return json_response(checkin_json(result), 404)
     announce_checkin(rt, result)
     return json_response(checkin_json(result))
