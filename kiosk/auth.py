@@ -9,8 +9,9 @@ A request proves its role with `Authorization: Bearer <secret>` (integrations, s
 with the session cookie set by the role's link, plus a CSRF token in `X-CSRF-Token`,
 since a browser sends cookies on its own.
 
-What the server remembers about that (`Access`): the throttle on unknown codes, keyed
-by what a client cannot choose (its address and the secret it proved).
+What the server remembers about that (`Access`): the throttles on wrong secrets and
+unknown codes, each keyed by what a client cannot choose (its address and the secret it
+proved).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import math
 import secrets
 import time
 import unicodedata
@@ -34,11 +36,24 @@ ORGANISER = "organiser"
 KIOSK = "kiosk"
 
 
+class RateLimited(Refusal):
+    """Too many failures from one client: it may try again in `retry_after` seconds."""
+
+    def __init__(self, message: str, wait: float):
+        super().__init__("rate_limited", message)
+        self.retry_after = max(1, math.ceil(wait))
+
+    def details(self) -> dict[str, int]:
+        return {"retry_after": self.retry_after}
+
+
 class Access:
     """The throttles, each kept in memory by this process."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic):
         self.clock = clock
+        # Wrong secrets per client address (links, login forms, Bearer headers, sockets).
+        self.tokens = FailureLimiter(limit=10, window=60)
         # Unknown codes per client (address and role): ten a minute, then told to wait.
         self.unknown_codes = FailureLimiter(limit=10, window=60)
 
@@ -58,7 +73,7 @@ def _secret(role: str) -> str:
 
 
 def token_role(candidate: object) -> str | None:
-    """The role a secret gives, if any (compared in constant time)."""
+    """The role a secret gives, if any (compared in constant time, not throttled)."""
     if not isinstance(candidate, str) or not candidate:
         return None
     rt = runtime()
@@ -69,8 +84,23 @@ def token_role(candidate: object) -> str | None:
     return None
 
 
-def token_is_organiser(candidate: object) -> bool:
-    return token_role(candidate) == ORGANISER
+def check_token(candidate: object) -> str | None:
+    """The role a secret sent by this client gives, if any; wrong ones are counted.
+
+    A client address that sent ten wrong secrets in a minute is refused (429, Retry-After)
+    without its secret being compared, right or wrong: otherwise the answer would still
+    tell a guess that works.
+    """
+    acc = access()
+    client = request.environ.get("REMOTE_ADDR", "")
+    now = acc.clock()
+    wait = acc.tokens.retry_after(client, now)
+    if wait:
+        raise RateLimited(N_("Too many wrong secrets from this address: try again later."), wait)
+    role = token_role(candidate)
+    if role is None:
+        acc.tokens.failed(client, now)
+    return role
 
 
 def client_key(role: str) -> tuple[str, str]:
@@ -129,14 +159,14 @@ def csrf_ok(sent: object) -> bool:
 
 
 def authenticate() -> tuple[str, str]:
-    """(role, device) of the request; a Refusal (401, 403) if it proves none."""
+    """(role, device) of the request; a Refusal (401, 403, 429) if it proves none."""
     # Straight from the WSGI environ: werkzeug's header look-up normalises the name on
     # every call, and this runs on every scan.
     environ = request.environ
     header = environ.get("HTTP_AUTHORIZATION", "")
     if header:
         scheme, _sep, token = header.partition(" ")
-        role = token_role(token.strip()) if scheme.lower() == "bearer" else None
+        role = check_token(token.strip() if scheme.lower() == "bearer" else None)
         if role is None:
             raise Refusal("forbidden", N_("This token is not valid here."))
         if role == KIOSK:

@@ -33,6 +33,35 @@ def _db_option(f):
     )(f)
 
 
+# Where a secret given in the environment comes from, to name it when it is refused.
+SECRET_VARIABLES = {
+    "organiser_token": "KIOSK_ORGANISER_TOKEN",
+    "kiosk_token": "KIOSK_KIOSK_TOKEN",
+}
+
+
+def refused_secret(exc) -> click.ClickException:
+    """A secret too weak to serve with, named by its variable; its value is not shown."""
+    from .db import MIN_SECRET_BITS
+
+    name = SECRET_VARIABLES.get(exc.key, exc.key)
+    return click.ClickException(
+        f"{name} is too short to be unguessable: a secret needs at least {MIN_SECRET_BITS} "
+        "bits, that is 22 URL-safe base64 characters or 32 hexadecimal digits "
+        "(python3 -c 'import secrets; print(secrets.token_urlsafe(32))' makes one). "
+        f"Unset {name} to have one generated and kept in the database."
+    )
+
+
+def _env_secret(db_path: str, key: str) -> str:
+    from . import db as database
+
+    try:
+        return database.secret(_open_db(db_path), key, os.environ.get(SECRET_VARIABLES[key]))
+    except database.WeakSecret as exc:
+        raise refused_secret(exc) from None
+
+
 def organiser_link(host: str, port: int, token: str, scheme: str = "http") -> str:
     shown = "localhost" if host in ("0.0.0.0", "::", "127.0.0.1") else host
     return f"{scheme}://{shown}:{port}/organiser?token={token}"
@@ -121,6 +150,7 @@ def serve(
         monkey.patch_all()
     from .app import create_app
     from .clock import SimulatedClock, parse_start
+    from .db import WeakSecret
     from .push import run_ticker
     from .schedule import load
     from .server import AUTOCHECKPOINT_SAFETY_NET, run_checkpoints
@@ -145,21 +175,26 @@ def serve(
             raise click.BadParameter(
                 f"{clock_start!r} is not a moment like 2023-07-03T08:55", param_hint="--clock"
             ) from None
-    app = create_app(
-        {
-            "DATABASE": db_path,
-            "SCHEDULE": schedule,
-            "CLOCK": clock,
-            "ASYNC_MODE": "gevent",
-            "PUBLIC_URL": public_url,
-            "WAL_AUTOCHECKPOINT": AUTOCHECKPOINT_SAFETY_NET,
-        }
-    )
+    try:
+        app = create_app(
+            {
+                "DATABASE": db_path,
+                "SCHEDULE": schedule,
+                "CLOCK": clock,
+                "ASYNC_MODE": "gevent",
+                "PUBLIC_URL": public_url,
+                "WAL_AUTOCHECKPOINT": AUTOCHECKPOINT_SAFETY_NET,
+            }
+        )
+    except WeakSecret as exc:
+        raise refused_secret(exc) from None
     if bool(certfile) != bool(keyfile):
         raise click.UsageError("--certfile and --keyfile go together")
     tls = {"certfile": certfile, "keyfile": keyfile} if certfile else {}
     scheme = "https" if tls else "http"
     rt = app.extensions["kiosk"]
+    # The two links below carry the secrets in full, on purpose: they are how the
+    # tablets log in. Nothing else the server prints shows a secret.
     click.echo(f"kiosk: {schedule.event.title}")
     click.echo(f"  screens:   {scheme}://localhost:{port}/screen/{schedule.rooms[0].id}")
     click.echo(f"  programme: {scheme}://localhost:{port}/programme")
@@ -187,12 +222,7 @@ def organiser_link_command(db_path, host, port) -> None:
 
     Example: kiosk organiser-link --host 192.168.1.20
     """
-    from . import db as database
-
-    token = database.secret(
-        _open_db(db_path), "organiser_token", os.environ.get("KIOSK_ORGANISER_TOKEN")
-    )
-    click.echo(organiser_link(host, port, token))
+    click.echo(organiser_link(host, port, _env_secret(db_path, "organiser_token")))
 
 
 def _open_db(db_path: str):
@@ -229,9 +259,7 @@ def kiosk_link_command(db_path, host, port, device) -> None:
     """
     from urllib.parse import quote
 
-    from . import db as database
-
-    token = database.secret(_open_db(db_path), "kiosk_token", os.environ.get("KIOSK_KIOSK_TOKEN"))
+    token = _env_secret(db_path, "kiosk_token")
     shown = "localhost" if host in ("0.0.0.0", "::", "127.0.0.1") else host
     click.echo(f"http://{shown}:{port}/kiosk?token={token}&device={quote(device)}")
 

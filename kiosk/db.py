@@ -7,6 +7,7 @@ Every write goes through `transaction()`, which takes SQLite's write lock up fro
 from __future__ import annotations
 
 import datetime as dt
+import math
 import secrets
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -272,9 +273,46 @@ def get_setting(db: Database, key: str) -> str | None:
     return row[0] if row else None
 
 
+# A secret given by its owner (KIOSK_ORGANISER_TOKEN, KIOSK_KIOSK_TOKEN) must be as hard
+# to guess as 128 random bits. Its length is all that can be judged, by the smallest
+# usual alphabet it is written in: 32 hexadecimal digits, or 22 URL-safe base64
+# characters (what `secrets.token_urlsafe(16)` gives). Generated ones have 256 bits.
+MIN_SECRET_BITS = 128
+_ALPHABETS = (
+    (frozenset("0123456789"), math.log2(10)),
+    (frozenset("0123456789abcdef"), 4.0),
+    (frozenset("0123456789ABCDEF"), 4.0),
+)
+
+
+def secret_bits(value: str) -> float:
+    """How many random bits a secret of this length and alphabet can hold, at most."""
+    chars = set(value)
+    for alphabet, bits in _ALPHABETS:
+        if chars <= alphabet:
+            return len(value) * bits
+    return len(value) * 6.0  # base64 and anything wider: six bits a character, at most
+
+
+class WeakSecret(ValueError):
+    """A secret given by its owner is too short to be unguessable."""
+
+    def __init__(self, key: str):
+        super().__init__(
+            f"{key}: a secret must hold at least {MIN_SECRET_BITS} bits: 22 URL-safe "
+            "base64 characters or 32 hexadecimal digits"
+        )
+        self.key = key
+
+
 def secret(db: Database, key: str, override: str | None = None) -> str:
-    """The secret stored under key, generated once (256 bits) unless override is given."""
+    """The secret stored under key, generated once (256 bits) unless override is given.
+
+    An override weaker than 128 bits is refused (WeakSecret); its value is never shown.
+    """
     if override:
+        if secret_bits(override) < MIN_SECRET_BITS:
+            raise WeakSecret(key)
         return override
     with transaction(db):
         value = get_setting(db, key)

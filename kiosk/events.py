@@ -21,7 +21,13 @@ from typing import Any
 from flask import session
 from flask_socketio import emit, join_room
 
-from .auth import ORGANISER, fingerprint, session_is_organiser, token_is_organiser
+from .auth import (
+    ORGANISER,
+    RateLimited,
+    check_token,
+    fingerprint,
+    session_is_organiser,
+)
 from .checkin import attendance
 from .errors import N_, Refusal
 from .push import ORGANISERS, channel, run_command
@@ -49,7 +55,13 @@ def _organiser_only() -> None:
 @socketio.on("connect")
 def on_connect(auth: Any = None) -> None:
     """Anyone may connect and watch; a token in `auth` gives organiser rights."""
-    if isinstance(auth, dict) and token_is_organiser(auth.get("token")):
+    if not isinstance(auth, dict) or auth.get("token") is None:
+        return
+    try:
+        role = check_token(auth.get("token"))
+    except RateLimited as exc:  # too many wrong tokens from this address
+        raise ConnectionRefusedError(refusal_body(exc)) from None
+    if role == ORGANISER:
         session["role"] = ORGANISER
         session["secret"] = fingerprint(runtime().organiser_token)
 

@@ -95,8 +95,13 @@ def refusal_response(exc: Refusal):
     """The errorhandler for Refusal: JSON for the API, a page for people."""
     body = refusal_body(exc)
     if request.path.startswith("/api/"):
-        return json_response(body, exc.status)
-    return render_template("error.html", code=exc.status, message=body["message"]), exc.status
+        response = json_response(body, exc.status)
+    else:
+        page = render_template("error.html", code=exc.status, message=body["message"])
+        response = Response(page, exc.status, content_type="text/html; charset=utf-8")
+    if "retry_after" in body:  # a throttle: when to try again, for people and programs
+        response.headers["Retry-After"] = str(body["retry_after"])
+    return response
 
 
 def http_error(exc: HTTPException):

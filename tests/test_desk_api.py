@@ -365,3 +365,39 @@ def test_counters_and_vip_alerts_are_pushed_to_organisers_only(app, client, gues
 def test_qr_of_a_non_code_is_400(client):
     assert client.get("/qr/code/<b>.svg").status_code in (400, 404)
     assert client.get("/qr/code/short.svg").status_code == 400
+
+
+def test_wrong_secrets_are_limited_per_address(client, guests, ticker):
+    wrong = {"Authorization": "Bearer not-the-secret"}
+    for _ in range(10):
+        assert client.post("/api/checkin", json={}, headers=wrong).status_code == 403
+    limited = client.post("/api/checkin", json={"code": guests["Dupont"]}, headers=KIOSK)
+    # refused right or wrong: the answer must not tell which guess works
+    assert limited.status_code == 429
+    assert limited.get_json()["error"] == "rate_limited"
+    assert limited.headers["Retry-After"] == "60"
+    assert client.get(f"/organiser?token={TOKEN}").status_code == 429
+    assert client.get(f"/kiosk?token={KIOSK_TOKEN}").status_code == 429
+    other = client.post(
+        "/api/checkin",
+        json={"code": guests["Dupont"]},
+        headers=KIOSK,
+        environ_base={"REMOTE_ADDR": "192.0.2.99"},
+    )
+    assert other.status_code == 200  # another address is not held up
+    ticker.advance(60)
+    assert client.get(f"/kiosk?token={KIOSK_TOKEN}").status_code == 302
+
+
+def test_wrong_links_and_login_forms_count_as_wrong_secrets(client):
+    page = client.get("/organiser").get_data(as_text=True)
+    csrf = page.split('name="csrf" value="')[1].split('"')[0]
+    for n in range(3):
+        assert client.get(f"/organiser?token=guess{n}").status_code == 403
+        assert client.get(f"/kiosk?token=guess{n}").status_code == 403
+    for n in range(4):
+        form = {"token": f"guess{n}", "csrf": csrf}
+        assert client.post("/organiser/login", data=form).status_code == 403
+    login = client.post("/organiser/login", data={"token": TOKEN, "csrf": csrf})
+    assert login.status_code == 429 and login.headers["Retry-After"] == "60"
+    assert "429" in login.get_data(as_text=True)

@@ -142,3 +142,16 @@ def test_rooms_are_independent(tmp_path):
     assert client.get("/screen/b").status_code == 200
     programme = client.get("/programme").get_data(as_text=True)
     assert 'class="room">Room A<' in programme and 'class="room">Room B<' in programme
+
+
+def test_wrong_tokens_on_connecting_are_limited_like_any_other(app, ticker):
+    for n in range(10):
+        guess = socketio.test_client(app, auth={"token": f"guess {n}"})
+        assert guess.is_connected()  # connected, as anyone may watch, but with no rights
+        reply = guess.emit("command", {"room": ROOM, "action": "next"}, callback=True)
+        assert reply["status"] == 403
+    # even the right token is refused for a minute from that address
+    assert not socketio.test_client(app, auth={"token": TOKEN}).is_connected()
+    assert socketio.test_client(app).is_connected()  # watching needs no token
+    ticker.advance(60)
+    assert join(app, auth={"token": TOKEN}).is_connected()

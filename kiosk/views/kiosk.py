@@ -18,6 +18,7 @@ from ..auth import (
     KIOSK,
     ORGANISER,
     access,
+    check_token,
     client_key,
     csrf_ok,
     csrf_token,
@@ -25,7 +26,6 @@ from ..auth import (
     log_in,
     required,
     session_role,
-    token_role,
 )
 from ..i18n import _, categories, select_locale
 from ..push import announce_checkin
@@ -44,7 +44,7 @@ def kiosk():
     """The tablet at the entrance; its link (?token=…&device=…) logs it in once."""
     token = request.args.get("token")
     if token is not None:
-        role = token_role(token)
+        role = check_token(token)
         if role is None:
             return _login_page(_("This kiosk link is not valid."), 403)
         log_in(role, device_name(request.args.get("device"), _("kiosk")))
@@ -70,7 +70,7 @@ def kiosk_login():
     """The kiosk's login form: the kiosk code and the device's name."""
     if not csrf_ok(request.form.get("csrf")):
         return _login_page(_("The form expired; please try again."), 403)
-    role = token_role(request.form.get("token", "").strip())
+    role = check_token(request.form.get("token", "").strip())
     if role is None:
         return _login_page(_("This kiosk code is not valid."), 403)
     log_in(role, device_name(request.form.get("device"), _("kiosk")))
