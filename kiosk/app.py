@@ -80,13 +80,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.secret_key = database.secret(db, "flask_secret_key")
         token = database.secret(db, "organiser_token", app.config["ORGANISER_TOKEN"])
         kiosk_token = database.secret(db, "kiosk_token", app.config["KIOSK_TOKEN"])
+        access = Access(db, app.permanent_session_lifetime, app.config["MONOTONIC"])
     finally:
         db.conn.close()
     if token == kiosk_token:
         raise ValueError("the organiser and kiosk secrets must differ")
     pool = database.Pool(app.config["DATABASE"], autocheckpoint=app.config["WAL_AUTOCHECKPOINT"])
     app.extensions["kiosk"] = Runtime(schedule, clock, token, kiosk_token, pool)
-    app.extensions["access"] = Access(app.config["MONOTONIC"])
+    app.extensions["access"] = access
     app.session_interface = CachedSessionInterface()
 
     app.teardown_appcontext(release_db)

@@ -9,13 +9,15 @@ A request proves its role with `Authorization: Bearer <secret>` (integrations, s
 with the session cookie set by the role's link, plus a CSRF token in `X-CSRF-Token`,
 since a browser sends cookies on its own.
 
-What the server remembers about that (`Access`): the throttles on wrong secrets and
-unknown codes, each keyed by what a client cannot choose (its address and the secret it
-proved).
+What the server remembers about that (`Access`): sessions ended by a logout, which the
+signed cookie alone could not forget; which sockets hold organiser rights, and for which
+browser; and the throttles on wrong secrets and unknown codes, each keyed by what a
+client cannot choose (its address and the secret it proved).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 import hmac
@@ -24,13 +26,15 @@ import secrets
 import time
 import unicodedata
 from collections.abc import Callable
+from typing import NamedTuple
 
 from flask import current_app, g, request, session
 
+from . import db as database
 from .checkin import FailureLimiter
 from .errors import N_, Refusal
 from .i18n import gettext
-from .web import runtime
+from .web import get_db, runtime, socketio
 
 ORGANISER = "organiser"
 KIOSK = "kiosk"
@@ -47,15 +51,32 @@ class RateLimited(Refusal):
         return {"retry_after": self.retry_after}
 
 
-class Access:
-    """The throttles, each kept in memory by this process."""
+class Grant(NamedTuple):
+    """Organiser rights given to one socket when it connected, and whose they are."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic):
+    session: str | None  # the id of the browser session that proved them (its cookie)
+    address: str | None  # or, for a token sent on connecting, the client's address
+    transport: str  # the engine.io session the socket's packets travel in
+
+
+class Access:
+    """Ended sessions, organiser sockets and throttles: what a signed cookie cannot hold."""
+
+    def __init__(self, db, lifetime: dt.timedelta, clock: Callable[[], float] = time.monotonic):
         self.clock = clock
+        # A logged-out cookie stays validly signed until it expires: its session id is
+        # refused instead. Kept in the database, so a restart does not bring it back.
+        horizon = (dt.datetime.now(dt.UTC) - lifetime).isoformat()
+        with database.transaction(db):
+            db.execute("DELETE FROM ended_sessions WHERE ended_at < ?", [horizon])
+        self.ended = {row[0] for row in db.execute("SELECT id FROM ended_sessions")}
         # Wrong secrets per client address (links, login forms, Bearer headers, sockets).
         self.tokens = FailureLimiter(limit=10, window=60)
         # Unknown codes per client (address and role): ten a minute, then told to wait.
         self.unknown_codes = FailureLimiter(limit=10, window=60)
+        # Sockets with organiser rights, by Socket.IO sid and by engine.io sid.
+        self.sockets: dict[str, Grant] = {}
+        self.transports: dict[str, Grant] = {}
 
 
 def access() -> Access:
@@ -124,18 +145,62 @@ def _printable(value: str) -> str:
     return " ".join(text.split())[:40]
 
 
+# --- browser sessions ---------------------------------------------------------------------
+
+
 def log_in(role: str, device: str | None = None) -> None:
+    """This browser now holds `role`; a session of another role it held is ended."""
+    previous = session_role()
+    # The same role again (the link opened twice) is the same session: its other tabs
+    # keep their sockets and CSRF token, and one logout still ends it all. Another role
+    # ends the old session, and with it an organiser's rights on copies of its cookie
+    # and on its sockets.
+    same = previous == role
+    sid, csrf = (session["id"], session.get("csrf")) if same else (None, None)
+    if previous is not None and not same:
+        end_session(session["id"])
     session.clear()
     session["role"] = role
     session["secret"] = fingerprint(_secret(role))
+    # Recorded nowhere until it ends: a logout refuses it from then on (see Access).
+    session["id"] = sid or secrets.token_urlsafe(18)
     session["device"] = device or gettext("organisation")
-    session["csrf"] = secrets.token_urlsafe(32)
+    session["csrf"] = csrf or secrets.token_urlsafe(32)
     session.permanent = True
+
+
+def log_out() -> None:
+    """End this browser's session on the server (copies of its cookie too), and forget it."""
+    sid = session.get("id")
+    if isinstance(sid, str) and session_role() is not None:
+        end_session(sid)
+    session.clear()
+
+
+def end_session(sid: str) -> None:
+    """Refuse this session id from now on, and drop the sockets it opened."""
+    acc = access()
+    if sid not in acc.ended:
+        acc.ended.add(sid)
+        db = get_db()
+        with database.transaction(db):
+            db.execute(
+                "INSERT OR IGNORE INTO ended_sessions (id, ended_at) VALUES (?, ?)",
+                [sid, dt.datetime.now(dt.UTC).isoformat()],
+            )
+    for socket_sid, grant in list(acc.sockets.items()):
+        if grant.session == sid:
+            forget_socket(socket_sid)
+            socketio.server.disconnect(socket_sid, namespace="/")
 
 
 def session_role() -> str | None:
     role = session.get("role")
     if role not in (ORGANISER, KIOSK):
+        return None
+    # A cookie from before sessions had ids cannot be ended by a logout: not accepted.
+    sid = session.get("id")
+    if not isinstance(sid, str) or sid in access().ended:
         return None
     if not hmac.compare_digest(str(session.get("secret", "")), fingerprint(_secret(role))):
         return None
@@ -156,6 +221,9 @@ def csrf_token() -> str:
 def csrf_ok(sent: object) -> bool:
     expected = session.get("csrf")
     return bool(expected) and isinstance(sent, str) and hmac.compare_digest(sent, expected)
+
+
+# --- requests -----------------------------------------------------------------------------
 
 
 def authenticate() -> tuple[str, str]:
@@ -203,3 +271,35 @@ def required(*roles: str):
 
 
 organiser_required = required(ORGANISER)
+
+
+# --- sockets ------------------------------------------------------------------------------
+
+
+def grant_socket(sid: str, transport: str, token: object) -> None:
+    """At a socket's connect: organiser rights, if its token or its browser session proves
+    them, bound to that browser session (or, for a token, to the client's address)."""
+    if token is not None:
+        if check_token(token) != ORGANISER:
+            return
+        grant = Grant(None, request.environ.get("REMOTE_ADDR", ""), transport)
+    elif session_role() == ORGANISER:
+        grant = Grant(session["id"], None, transport)
+    else:
+        return
+    acc = access()
+    acc.sockets[sid] = grant
+    acc.transports[transport] = grant
+
+
+def socket_is_organiser(sid: str) -> bool:
+    """Whether this socket was granted organiser rights, by a session still open."""
+    acc = access()
+    grant = acc.sockets.get(sid)
+    return grant is not None and (grant.session is None or grant.session not in acc.ended)
+
+
+def forget_socket(sid: str) -> None:
+    grant = access().sockets.pop(sid, None)
+    if grant is not None:
+        access().transports.pop(grant.transport, None)

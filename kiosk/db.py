@@ -240,6 +240,12 @@ def _checkin_on_the_attendee_row(db: Database) -> None:
     )
 
 
+def _ended_sessions(db: Database) -> None:
+    # A logout must end the session for every copy of its cookie, which stays validly
+    # signed until it expires: the ids of ended sessions are refused (kiosk.auth).
+    db.execute("CREATE TABLE ended_sessions (id TEXT PRIMARY KEY, ended_at TEXT NOT NULL)")
+
+
 # Append only: a migration, once released, never changes; the schema moves forward by
 # adding a new one at the end.
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
@@ -248,6 +254,7 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0003_log_checkins_by_trigger", _log_checkins_by_trigger),
     ("0004_log_without_autoincrement", _log_without_autoincrement),
     ("0005_checkin_on_the_attendee_row", _checkin_on_the_attendee_row),
+    ("0006_ended_sessions", _ended_sessions),
 ]
 
 

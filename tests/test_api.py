@@ -199,3 +199,62 @@ def test_qr_code_encodes_the_programme_address(client):
     assert response.status_code == 200
     assert response.mimetype == "image/svg+xml"
     assert response.get_data(as_text=True).startswith("<?xml")
+
+
+def csrf_of(html: str) -> str:
+    return html.split('name="csrf-token" content="')[1].split('"')[0]
+
+
+def session_cookie(client) -> str:
+    return client.get_cookie("session").value
+
+
+def test_logout_ends_the_session_for_every_copy_of_its_cookie(app, client):
+    from .conftest import TOKEN
+
+    client.get(f"/organiser?token={TOKEN}")
+    csrf = csrf_of(client.get("/organiser").get_data(as_text=True))
+    copied = session_cookie(client)
+    assert client.post("/organiser/logout", data={"csrf": csrf}).status_code == 302
+    thief = app.test_client()
+    thief.set_cookie("session", copied)
+    assert thief.get("/api/attendees?q=").status_code == 401
+    assert thief.get("/organiser/attendees").status_code == 302  # to the login page
+    refused = post(thief, "next", {}, {"X-CSRF-Token": csrf})
+    assert refused.status_code == 401
+    assert thief.get(f"/api/rooms/{ROOM}/state").get_json()["version"] == 0
+
+
+def test_a_logout_is_remembered_across_a_restart(app, client, tmp_path, clock, schedule):
+    from kiosk.app import create_app
+
+    from .conftest import KIOSK_TOKEN, TOKEN
+
+    client.get(f"/organiser?token={TOKEN}")
+    csrf = csrf_of(client.get("/organiser").get_data(as_text=True))
+    copied = session_cookie(client)
+    client.post("/organiser/logout", data={"csrf": csrf})
+    restarted = create_app(
+        {
+            "TESTING": True,
+            "DATABASE": app.config["DATABASE"],
+            "SCHEDULE": schedule,
+            "CLOCK": clock,
+            "ASYNC_MODE": "threading",
+            "ORGANISER_TOKEN": TOKEN,
+            "KIOSK_TOKEN": KIOSK_TOKEN,
+        }
+    ).test_client()
+    restarted.set_cookie("session", copied)
+    assert restarted.get("/api/attendees?q=").status_code == 401
+
+
+def test_another_organiser_session_outlives_a_logout(app, client):
+    from .conftest import TOKEN
+
+    other = app.test_client()
+    for browser in (client, other):
+        browser.get(f"/organiser?token={TOKEN}")
+    csrf = csrf_of(client.get("/organiser").get_data(as_text=True))
+    client.post("/organiser/logout", data={"csrf": csrf})
+    assert other.get("/api/attendees?q=").status_code == 200

@@ -155,3 +155,46 @@ def test_wrong_tokens_on_connecting_are_limited_like_any_other(app, ticker):
     assert socketio.test_client(app).is_connected()  # watching needs no token
     ticker.advance(60)
     assert join(app, auth={"token": TOKEN}).is_connected()
+
+
+def organiser_browser(app):
+    """A browser logged in as organiser, and its page's CSRF token."""
+    client = app.test_client()
+    client.get(f"/organiser?token={TOKEN}")
+    page = client.get("/organiser").get_data(as_text=True)
+    return client, page.split('name="csrf-token" content="')[1].split('"')[0]
+
+
+def test_logout_drops_the_sessions_sockets(app):
+    browser, csrf = organiser_browser(app)
+    tablet = join(app, flask_client=browser)
+    other_browser, _csrf = organiser_browser(app)
+    other_tablet = join(app, flask_client=other_browser)
+    assert browser.post("/organiser/logout", data={"csrf": csrf}).status_code == 302
+    assert not tablet.is_connected()
+    assert other_tablet.is_connected()  # another organiser's session is not touched
+    reply = other_tablet.emit("command", {"room": ROOM, "action": "next"}, callback=True)
+    assert reply["ok"] is True
+
+
+def test_a_session_ended_after_connecting_commands_nothing(app):
+    from kiosk.auth import Grant
+
+    browser, _csrf = organiser_browser(app)
+    tablet = join(app, flask_client=browser)
+    access = app.extensions["access"]
+    [grant] = access.sockets.values()
+    assert isinstance(grant, Grant)
+    access.ended.add(grant.session)  # as a logout in another process would leave it
+    reply = tablet.emit("command", {"room": ROOM, "action": "next"}, callback=True)
+    assert reply["status"] == 403
+
+
+def test_opening_the_organiser_link_again_keeps_the_tablets_sockets(app):
+    browser, csrf = organiser_browser(app)
+    tablet = join(app, flask_client=browser)
+    browser.get(f"/organiser?token={TOKEN}")  # another tab, the same link
+    assert tablet.is_connected()
+    assert tablet.emit("command", {"room": ROOM, "action": "next"}, callback=True)["ok"]
+    browser.post("/organiser/logout", data={"csrf": csrf})
+    assert not tablet.is_connected()  # one logout still ends it all

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 
 from ..auth import (
     ORGANISER,
@@ -10,6 +10,7 @@ from ..auth import (
     csrf_ok,
     csrf_token,
     log_in,
+    log_out,
     session_is_organiser,
 )
 from ..i18n import _
@@ -52,7 +53,7 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    """Forget this browser's organiser session."""
+    """End this browser's organiser session: on the server too, and its open sockets."""
     if csrf_ok(request.form.get("csrf")):
-        session.clear()
+        log_out()
     return redirect(url_for("organiser.tablet"))
