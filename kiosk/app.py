@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from . import db as database
 from . import i18n
-from .auth import Access
+from .auth import Access, SocketGuard
 from .clock import RealClock
 from .errors import Refusal
 from .schedule import Schedule, load
@@ -118,4 +118,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         ping_interval=4,
         ping_timeout=5,
     )
+    # In front of Socket.IO's own middleware: it sees every engine.io request first.
+    app.wsgi_app = SocketGuard(app, app.wsgi_app)
     return app

@@ -27,6 +27,7 @@ import time
 import unicodedata
 from collections.abc import Callable
 from typing import NamedTuple
+from urllib.parse import parse_qs
 
 from flask import current_app, g, request, session
 
@@ -303,3 +304,37 @@ def forget_socket(sid: str) -> None:
     grant = access().sockets.pop(sid, None)
     if grant is not None:
         access().transports.pop(grant.transport, None)
+
+
+class SocketGuard:
+    """WSGI middleware before Socket.IO: an engine.io session id is not a credential.
+
+    A polling client names its engine.io session in every request (`?sid=…`), and
+    engine.io takes whoever sends that id for the client. For a socket holding organiser
+    rights, every request must come from the browser session that proved them (its
+    cookie), or, for a token sent on connecting, from the same address; anyone else gets
+    403 and reaches neither engine.io nor the socket. Only such sockets are looked at:
+    a screen's socket has no rights to borrow.
+    """
+
+    def __init__(self, app, wsgi_app, path: str = "/socket.io/"):
+        self.app = app
+        self.wsgi_app = wsgi_app
+        self.path = path
+
+    def __call__(self, environ, start_response):
+        query = environ.get("QUERY_STRING", "")
+        if "sid=" in query and environ.get("PATH_INFO", "").startswith(self.path):
+            sid = parse_qs(query).get("sid", [""])[0]
+            grant = self.app.extensions["access"].transports.get(sid)
+            if grant is not None and not self._same_client(grant, environ):
+                start_response("403 FORBIDDEN", [("Content-Type", "text/plain; charset=utf-8")])
+                return [b"This connection belongs to another browser."]
+        return self.wsgi_app(environ, start_response)
+
+    def _same_client(self, grant: Grant, environ) -> bool:
+        if grant.session is None:
+            return environ.get("REMOTE_ADDR") == grant.address
+        app = self.app
+        sent = app.session_interface.open_session(app, app.request_class(environ))
+        return sent is not None and sent.get("id") == grant.session

@@ -11,7 +11,9 @@ Clients send:
   `vip` alerts.
 
 Organiser rights belong to the socket, given once at connect (kiosk.auth.grant_socket)
-from the browser session's cookie or a token in `auth`; a logout disconnects it.
+from the browser session's cookie or a token in `auth`, and to the browser that proved
+them: auth.SocketGuard refuses the socket's packets from anyone else, and a logout
+disconnects it.
 
 Refusals are acknowledged in the same shape as the HTTP API's errors (web.refusal_body).
 """

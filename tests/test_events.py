@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from kiosk import db as database
 from kiosk.push import tick
 from kiosk.web import socketio
@@ -198,3 +200,32 @@ def test_opening_the_organiser_link_again_keeps_the_tablets_sockets(app):
     assert tablet.emit("command", {"room": ROOM, "action": "next"}, callback=True)["ok"]
     browser.post("/organiser/logout", data={"csrf": csrf})
     assert not tablet.is_connected()  # one logout still ends it all
+
+
+POLLING = "/socket.io/?EIO=4&transport=polling"
+
+
+def engine_io_packets(response) -> list[str]:
+    return response.get_data(as_text=True).split("\x1e")
+
+
+def test_a_sockets_engine_io_id_is_no_credential_for_another_browser(app):
+    # The organiser's tablet, polling (as browsers do before a websocket upgrade): its
+    # engine.io session id travels in every request's address.
+    browser, _csrf = organiser_browser(app)
+    [opened] = engine_io_packets(browser.get(POLLING))
+    sid = json.loads(opened[1:])["sid"]
+    url = f"{POLLING}&sid={sid}"
+    assert browser.post(url, data="40").status_code == 200
+    assert engine_io_packets(browser.get(url))[0].startswith("40")
+    command = '42{}["command",{{"room":"{}","action":"next","version":{}}}]'
+    # Someone else who learnt that id, with no cookie, or another organiser's.
+    stranger, _csrf = organiser_browser(app)
+    for thief in (app.test_client(), stranger):
+        assert thief.post(url, data=command.format(1, ROOM, 0)).status_code == 403
+        assert thief.get(url).status_code == 403
+    # The tablet itself goes on.
+    assert browser.post(url, data=command.format(2, ROOM, 0)).status_code == 200
+    [ack] = engine_io_packets(browser.get(url))
+    assert ack.startswith('432[{"ok":true')
+    assert browser.get(f"/api/rooms/{ROOM}/state").get_json()["version"] == 1

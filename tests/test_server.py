@@ -176,3 +176,21 @@ def test_the_server_freezes_start_up_objects_and_collects_garbage_less_often():
         "assert gc.get_freeze_count() > 1000, gc.get_freeze_count()"
     )
     subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
+
+
+def test_a_polling_organiser_sockets_id_is_refused_to_anyone_else(server: Server):
+    from .conftest import TOKEN
+
+    browser = requests.Session()  # its cookie goes with every request, as a browser's does
+    assert browser.get(f"{server.url}/organiser?token={TOKEN}", timeout=5).ok
+    tablet = socketio.Client(reconnection=False, http_session=browser)
+    tablet.connect(server.url, transports=["polling"])
+    try:
+        url = f"{server.url}/socket.io/?EIO=4&transport=polling&sid={tablet.eio.sid}"
+        stolen = '421["command",{"room":"lamartine","action":"next","version":0}]'
+        assert requests.post(url, data=stolen, timeout=5).status_code == 403
+        reply = tablet.call("command", {"room": "lamartine", "action": "next", "version": 0})
+        assert reply["ok"] is True
+        assert server.state()["version"] == 1
+    finally:
+        tablet.disconnect()
