@@ -63,11 +63,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         WAL_AUTOCHECKPOINT=database.AUTOCHECKPOINT,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_HTTPONLY=True,
+        # Served over TLS (`kiosk serve --certfile`): the session cookie is then Secure
+        # and browsers are told to keep to HTTPS. Over plain http on a venue's network
+        # the cookie must still be sent, so neither is the default.
+        HTTPS=False,
         # The throttles' time source (seconds, monotonic); tests move it by hand.
         MONOTONIC=time.monotonic,
     )
     if test_config:
         app.config.from_mapping(test_config)
+    if app.config["HTTPS"]:
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["PREFERRED_URL_SCHEME"] = "https"
 
     schedule = app.config["SCHEDULE"]
     if not isinstance(schedule, Schedule):
@@ -109,7 +116,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from . import events  # noqa: F401 - registers the Socket.IO handlers
 
-    app.wsgi_app = SiteHeaders(app.wsgi_app)
+    app.wsgi_app = SiteHeaders(app.wsgi_app, https=app.config["HTTPS"])
     socketio.init_app(
         app,
         async_mode=app.config["ASYNC_MODE"],

@@ -175,6 +175,10 @@ def serve(
             raise click.BadParameter(
                 f"{clock_start!r} is not a moment like 2023-07-03T08:55", param_hint="--clock"
             ) from None
+    if bool(certfile) != bool(keyfile):
+        raise click.UsageError("--certfile and --keyfile go together")
+    tls = {"certfile": certfile, "keyfile": keyfile} if certfile else {}
+    scheme = "https" if tls else "http"
     try:
         app = create_app(
             {
@@ -183,15 +187,12 @@ def serve(
                 "CLOCK": clock,
                 "ASYNC_MODE": "gevent",
                 "PUBLIC_URL": public_url,
+                "HTTPS": bool(tls),
                 "WAL_AUTOCHECKPOINT": AUTOCHECKPOINT_SAFETY_NET,
             }
         )
     except WeakSecret as exc:
         raise refused_secret(exc) from None
-    if bool(certfile) != bool(keyfile):
-        raise click.UsageError("--certfile and --keyfile go together")
-    tls = {"certfile": certfile, "keyfile": keyfile} if certfile else {}
-    scheme = "https" if tls else "http"
     rt = app.extensions["kiosk"]
     # The two links below carry the secrets in full, on purpose: they are how the
     # tablets log in. Nothing else the server prints shows a secret.

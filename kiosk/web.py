@@ -143,6 +143,9 @@ class SiteHeaders:
     and its header validation cost 12 µs a scan (measured), for constant strings.
     A view may widen the policy by setting its own Content-Security-Policy (the kiosk's
     WebAssembly decoder); it is then left as it is.
+
+    Over HTTPS (`https=True`: `kiosk serve --certfile`), browsers are told to come back
+    over HTTPS only (HSTS).
     """
 
     HEADERS = (
@@ -150,18 +153,25 @@ class SiteHeaders:
         # The organiser link carries the secret: never leak it in a Referer.
         ("Referrer-Policy", "no-referrer"),
     )
+    # One day: the event. A year, as usual on the web, would keep a tablet from ever
+    # accepting next year's self-signed certificate under the same name.
+    HSTS = ("Strict-Transport-Security", "max-age=86400")
 
-    def __init__(self, wsgi_app):
+    def __init__(self, wsgi_app, https: bool = False):
         self.wsgi_app = wsgi_app
+        self.https = https
+        self.headers = self.HEADERS + ((self.HSTS,) if https else ())
 
     def __call__(self, environ, start_response):
         def start(status, headers, exc_info=None):
             if not any(name == "Content-Security-Policy" for name, _value in headers):
                 headers.append(("Content-Security-Policy", CSP))
-            headers.extend(self.HEADERS)
+            headers.extend(self.headers)
             asked = language_in(environ.get("QUERY_STRING", ""))
             if asked:
-                cookie = dump_cookie("lang", asked, max_age=365 * 86400, samesite="Lax")
+                cookie = dump_cookie(
+                    "lang", asked, max_age=365 * 86400, samesite="Lax", secure=self.https
+                )
                 headers.append(("Set-Cookie", cookie))
             return start_response(status, headers, exc_info)
 

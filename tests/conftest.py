@@ -116,9 +116,18 @@ def free_port() -> int:
 class Server:
     """`kiosk serve` in its own process, exactly as an organiser starts it."""
 
-    def __init__(self, db: Path, port: int, clock: str | None, speed: float = 1.0):
-        self.db, self.port, self.clock, self.speed = db, port, clock, speed
-        self.url = f"http://127.0.0.1:{port}"
+    def __init__(
+        self,
+        db: Path,
+        port: int,
+        clock: str | None,
+        speed: float = 1.0,
+        tls: tuple[Path, Path] | None = None,
+    ):
+        self.db, self.port, self.clock, self.speed, self.tls = db, port, clock, speed, tls
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
+        # A self-signed certificate is its own authority.
+        self.verify = str(tls[0]) if tls else True
         self.proc: subprocess.Popen | None = None
         self.log = db.with_suffix(".log")
 
@@ -135,6 +144,8 @@ class Server:
         ]
         if self.clock:
             cmd += ["--clock", self.clock, "--speed", str(self.speed)]
+        if self.tls:
+            cmd += ["--certfile", str(self.tls[0]), "--keyfile", str(self.tls[1])]
         env = dict(
             os.environ,
             KIOSK_ORGANISER_TOKEN=TOKEN,
@@ -152,7 +163,7 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log.read_text()}")
             try:
-                if requests.get(self.url + "/api/schedule", timeout=1).ok:
+                if requests.get(self.url + "/api/schedule", timeout=1, verify=self.verify).ok:
                     return self
             except requests.ConnectionError:
                 pass

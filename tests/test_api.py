@@ -258,3 +258,31 @@ def test_another_organiser_session_outlives_a_logout(app, client):
     csrf = csrf_of(client.get("/organiser").get_data(as_text=True))
     client.post("/organiser/logout", data={"csrf": csrf})
     assert other.get("/api/attendees?q=").status_code == 200
+
+
+def test_the_session_cookie_is_secure_and_hsts_is_sent_over_https(tmp_path, clock, schedule):
+    from kiosk.app import create_app
+
+    from .conftest import KIOSK_TOKEN, TOKEN
+
+    def app_with(https: bool):
+        return create_app(
+            {
+                "TESTING": True,
+                "DATABASE": str(tmp_path / f"{https}.db"),
+                "SCHEDULE": schedule,
+                "CLOCK": clock,
+                "ASYNC_MODE": "threading",
+                "ORGANISER_TOKEN": TOKEN,
+                "KIOSK_TOKEN": KIOSK_TOKEN,
+                "HTTPS": https,
+            }
+        ).test_client()
+
+    tls = app_with(True).get(f"/organiser?token={TOKEN}", base_url="https://localhost")
+    assert "; Secure" in tls.headers["Set-Cookie"]
+    assert tls.headers["Strict-Transport-Security"] == "max-age=86400"
+    # over plain http on a venue's network, the cookie must still be sent back
+    plain = app_with(False).get(f"/organiser?token={TOKEN}")
+    assert "Secure" not in plain.headers["Set-Cookie"]
+    assert "Strict-Transport-Security" not in plain.headers

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import shutil
+import signal
 import struct
 import subprocess
 import sys
@@ -10,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 import requests
 import socketio
 
@@ -194,3 +197,47 @@ def test_a_polling_organiser_sockets_id_is_refused_to_anyone_else(server: Server
         assert server.state()["version"] == 1
     finally:
         tablet.disconnect()
+
+
+def test_plain_http_sends_no_hsts_and_a_cookie_without_secure(server: Server):
+    from .conftest import TOKEN
+
+    response = requests.get(
+        f"{server.url}/organiser?token={TOKEN}", allow_redirects=False, timeout=5
+    )
+    assert "Secure" not in response.headers["Set-Cookie"]
+    assert "Strict-Transport-Security" not in response.headers
+
+
+@pytest.fixture
+def certificate(tmp_path):
+    """A self-signed certificate for 127.0.0.1, as the README tells organisers to make."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl makes the test's certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    return cert, key
+
+
+def test_over_https_the_session_cookie_is_secure_and_hsts_is_sent(tmp_path, certificate):
+    from .conftest import TOKEN, free_port
+
+    srv = Server(tmp_path / "tls.db", free_port(), None, tls=certificate).start()
+    try:
+        response = requests.get(
+            f"{srv.url}/organiser?token={TOKEN}",
+            allow_redirects=False,
+            verify=srv.verify,
+            timeout=5,
+        )
+        assert response.status_code == 302
+        assert "; Secure" in response.headers["Set-Cookie"]
+        assert response.headers["Strict-Transport-Security"] == "max-age=86400"
+    finally:
+        srv.kill(signal.SIGTERM)
