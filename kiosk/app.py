@@ -55,7 +55,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         SCHEDULE=None,  # the bundled colloque
         CLOCK=None,  # RealClock in the event's zone
         ASYNC_MODE=None,  # let Flask-SocketIO pick (gevent when `kiosk serve` runs)
-        PUBLIC_URL=None,  # base of the phone programme's QR code; defaults to the request's
+        # Base of the phone programme's QR code. Never the request's Host header, which
+        # the client writes: `kiosk serve` sets it from --public-url or its own address.
+        PUBLIC_URL="http://localhost:5000",
         ORGANISER_TOKEN=os.environ.get("KIOSK_ORGANISER_TOKEN") or None,
         KIOSK_TOKEN=os.environ.get("KIOSK_KIOSK_TOKEN") or None,
         # Pages of WAL at which a request's own write checkpoints. `kiosk serve` raises

@@ -62,9 +62,41 @@ def _env_secret(db_path: str, key: str) -> str:
         raise refused_secret(exc) from None
 
 
+WILDCARDS = ("0.0.0.0", "::", "")
+
+
 def organiser_link(host: str, port: int, token: str, scheme: str = "http") -> str:
     shown = "localhost" if host in ("0.0.0.0", "::", "127.0.0.1") else host
     return f"{scheme}://{shown}:{port}/organiser?token={token}"
+
+
+def own_address(host: str) -> str:
+    """The address this server is reached at: the one it listens on, or when it listens
+    on every interface, the one the machine's default route leaves from."""
+    import socket
+
+    if host not in WILDCARDS:
+        return host
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        # Connecting a UDP socket sends nothing: the kernel only picks the interface
+        # (192.0.2.1 is a documentation address, never a real one).
+        probe.connect(("192.0.2.1", 9))
+        return probe.getsockname()[0]
+    except OSError:  # no network at all: only this machine can reach the server
+        return "localhost"
+    finally:
+        probe.close()
+
+
+def public_url(given: str | None, host: str, port: int, scheme: str) -> str:
+    """Base of the programme's QR code: --public-url, or this server's own address."""
+    if given:
+        return given.rstrip("/")
+    address = own_address(host)
+    if ":" in address:  # an IPv6 address is bracketed in a URL
+        address = f"[{address}]"
+    return f"{scheme}://{address}:{port}"
 
 
 @click.group()
@@ -117,10 +149,11 @@ def check(file: str | None) -> None:
 )
 @click.option(
     "--public-url",
+    "public_url_option",
     default=None,
     metavar="URL",
     help="Address phones use to reach this server (for the QR code); "
-    "default: the address the screen was opened with.",
+    "default: the address it listens on (with 0.0.0.0, this machine's network address).",
 )
 @click.option(
     "--certfile",
@@ -136,7 +169,7 @@ def check(file: str | None) -> None:
     help="TLS private key (PEM) matching --certfile.",
 )
 def serve(
-    host, port, db_path, schedule_path, clock_start, speed, public_url, certfile, keyfile
+    host, port, db_path, schedule_path, clock_start, speed, public_url_option, certfile, keyfile
 ) -> None:
     """Serve the screens, tablet and programme (gevent: one process, many websockets).
 
@@ -179,6 +212,7 @@ def serve(
         raise click.UsageError("--certfile and --keyfile go together")
     tls = {"certfile": certfile, "keyfile": keyfile} if certfile else {}
     scheme = "https" if tls else "http"
+    programme_base = public_url(public_url_option, host, port, scheme)
     try:
         app = create_app(
             {
@@ -186,7 +220,7 @@ def serve(
                 "SCHEDULE": schedule,
                 "CLOCK": clock,
                 "ASYNC_MODE": "gevent",
-                "PUBLIC_URL": public_url,
+                "PUBLIC_URL": programme_base,
                 "HTTPS": bool(tls),
                 "WAL_AUTOCHECKPOINT": AUTOCHECKPOINT_SAFETY_NET,
             }
@@ -198,7 +232,7 @@ def serve(
     # tablets log in. Nothing else the server prints shows a secret.
     click.echo(f"kiosk: {schedule.event.title}")
     click.echo(f"  screens:   {scheme}://localhost:{port}/screen/{schedule.rooms[0].id}")
-    click.echo(f"  programme: {scheme}://localhost:{port}/programme")
+    click.echo(f"  programme: {programme_base}/programme")
     click.echo(f"  organiser: {organiser_link(host, port, rt.organiser_token, scheme)}")
     click.echo(
         f"  kiosk:     {scheme}://localhost:{port}/kiosk?token={rt.kiosk_token}&device=kiosque%201"

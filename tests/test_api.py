@@ -286,3 +286,16 @@ def test_the_session_cookie_is_secure_and_hsts_is_sent_over_https(tmp_path, cloc
     plain = app_with(False).get(f"/organiser?token={TOKEN}")
     assert "Secure" not in plain.headers["Set-Cookie"]
     assert "Strict-Transport-Security" not in plain.headers
+
+
+def test_the_programme_qr_code_ignores_the_host_header(app, client):
+    from kiosk.views.public import programme_url
+
+    honest = client.get("/qr/programme.svg").get_data()
+    forged = client.get("/qr/programme.svg", headers={"Host": "evil.example"}).get_data()
+    assert forged == honest
+    with app.test_request_context("/screen/lamartine", headers={"Host": "evil.example"}):
+        assert programme_url() == "http://localhost:5000/programme"
+    app.config["PUBLIC_URL"] = "http://192.168.1.20:5000/"
+    with app.test_request_context("/screen/lamartine", headers={"Host": "evil.example"}):
+        assert programme_url() == "http://192.168.1.20:5000/programme"

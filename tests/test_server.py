@@ -230,6 +230,7 @@ def test_over_https_the_session_cookie_is_secure_and_hsts_is_sent(tmp_path, cert
 
     srv = Server(tmp_path / "tls.db", free_port(), None, tls=certificate).start()
     try:
+        assert f"https://127.0.0.1:{srv.port}/programme" in srv.log.read_text()
         response = requests.get(
             f"{srv.url}/organiser?token={TOKEN}",
             allow_redirects=False,
@@ -241,3 +242,13 @@ def test_over_https_the_session_cookie_is_secure_and_hsts_is_sent(tmp_path, cert
         assert response.headers["Strict-Transport-Security"] == "max-age=86400"
     finally:
         srv.kill(signal.SIGTERM)
+
+
+def test_the_programme_qr_code_is_built_from_the_servers_own_address(server: Server):
+    # No --public-url: the address it listens on, never the Host header a client sends.
+    assert f"programme: http://127.0.0.1:{server.port}/programme" in server.log.read_text()
+    honest = requests.get(server.url + "/qr/programme.svg", timeout=5)
+    forged = requests.get(
+        server.url + "/qr/programme.svg", headers={"Host": "evil.example"}, timeout=5
+    )
+    assert forged.content == honest.content
