@@ -11,8 +11,8 @@ since a browser sends cookies on its own.
 
 What the server remembers about that (`Access`): sessions ended by a logout, which the
 signed cookie alone could not forget; which sockets hold organiser rights, and for which
-browser; and the throttles on wrong secrets and unknown codes, each keyed by what a
-client cannot choose (its address and the secret it proved).
+browser; and the throttles on wrong secrets, unknown codes and walk-ins, each keyed by
+what a client cannot choose (its address and the secret it proved).
 """
 
 from __future__ import annotations
@@ -75,6 +75,9 @@ class Access:
         self.tokens = FailureLimiter(limit=10, window=60)
         # Unknown codes per client (address and role): ten a minute, then told to wait.
         self.unknown_codes = FailureLimiter(limit=10, window=60)
+        # Walk-ins registered (or matched) per kiosk: a form takes a guest a minute or
+        # more to fill, so ten in five minutes is a desk's rush, not a list being tried.
+        self.walk_ins = FailureLimiter(limit=10, window=300)
         # Sockets with organiser rights, by Socket.IO sid and by engine.io sid.
         self.sockets: dict[str, Grant] = {}
         self.transports: dict[str, Grant] = {}

@@ -143,7 +143,7 @@ def test_walk_in_from_the_form_to_the_printable_badge(playwright, server):
         form.locator('input[name="first_name"]').fill("GRÉGORY")
         form.locator('input[name="last_name"]').fill("dupont")
         page.get_by_role("button", name="M’enregistrer").click()
-        expect(page.locator("#form-error")).to_contain_text("est déjà inscrit·e")
+        expect(page.locator("#form-error")).to_contain_text("Ce nom est déjà inscrit")
     finally:
         browser.close()
     db = database.connect(str(server.db))

@@ -210,7 +210,7 @@ def test_walk_in_created_checked_in_with_qr(client, app):
     assert (stats["expected"], stats["checked_in"], stats["walk_ins"]) == (0, 1, 1)
 
 
-def test_walk_in_matching_a_guest_is_409_and_creates_nothing(client, app, guests):
+def test_walk_in_matching_a_guest_is_409_names_no_one_and_creates_nothing(client, app, guests):
     before = dump(app, LOG)
     response = client.post(
         "/api/attendees",
@@ -218,8 +218,13 @@ def test_walk_in_matching_a_guest_is_409_and_creates_nothing(client, app, guests
         headers=KIOSK,
     )
     assert response.status_code == 409
-    assert response.get_json()["error"] == "existing"
-    assert "Camille Dupont est déjà inscrit·e" in response.get_json()["message"]
+    # The stored record's spelling and organisation stay with the desk.
+    assert response.get_json() == {
+        "status": 409,
+        "error": "existing",
+        "message": "Ce nom est déjà inscrit : présentez votre QR code, ou adressez-vous à "
+        "l’accueil.",
+    }
     assert dump(app, LOG) == before
 
 
@@ -401,3 +406,42 @@ def test_wrong_links_and_login_forms_count_as_wrong_secrets(client):
     login = client.post("/organiser/login", data={"token": TOKEN, "csrf": csrf})
     assert login.status_code == 429 and login.headers["Retry-After"] == "60"
     assert "429" in login.get_data(as_text=True)
+
+
+def test_a_walk_ins_typed_function_raises_no_vip_alert(app, client):
+    client.get(f"/organiser?token={TOKEN}")
+    organiser = socketio.test_client(app, flask_test_client=client)
+    assert organiser.emit("watch_attendance", callback=True) == {"ok": True}
+    organiser.get_received()
+    walk_in = {
+        **DUPONT,
+        "civility": "M.",
+        "first_name": "Jean",
+        "last_name": "Imposteur",
+        "function": "Président de la République",
+    }
+    assert client.post("/api/attendees", json=walk_in, headers=KIOSK).status_code == 201
+    assert [m["name"] for m in organiser.get_received()] == []
+    [found] = client.get("/api/attendees?q=imposteur", headers=ORG).get_json()["attendees"]
+    assert found["vip"] is False
+
+
+def test_walk_ins_are_limited_per_kiosk(client, ticker):
+    def register(n, headers=KIOSK, address="192.0.2.10"):
+        person = {**DUPONT, "first_name": "Léa", "last_name": f"Martin {chr(97 + n)}"}
+        return client.post(
+            "/api/attendees", json=person, headers=headers, environ_base={"REMOTE_ADDR": address}
+        )
+
+    for n in range(9):
+        assert register(n).status_code == 201
+    # a name already registered counts too: the form is no way to test a list of names
+    assert register(0).status_code == 409
+    limited = register(10)
+    assert limited.status_code == 429
+    assert limited.get_json()["error"] == "rate_limited"
+    assert limited.headers["Retry-After"] == "300"
+    assert register(11, address="192.0.2.11").status_code == 201  # another kiosk
+    assert register(12, headers=ORG).status_code == 201  # organisers are not limited
+    ticker.advance(300)
+    assert register(13).status_code == 201

@@ -17,6 +17,7 @@ from .. import checkin
 from ..auth import (
     KIOSK,
     ORGANISER,
+    RateLimited,
     access,
     check_token,
     client_key,
@@ -27,6 +28,7 @@ from ..auth import (
     required,
     session_role,
 )
+from ..errors import N_, Refusal
 from ..i18n import _, categories, select_locale
 from ..push import announce_checkin
 from ..web import CSP, get_db, json_response, runtime
@@ -117,12 +119,42 @@ def api_checkin():
 @bp.post("/api/attendees")
 @required(KIOSK, ORGANISER)
 def api_walk_in():
-    """A walk-in registers: created, checked in, and given a QR badge."""
+    """A walk-in registers: created, checked in, and given a QR badge.
+
+    The form faces the public, so what it answers is for whoever typed it: a name
+    already registered is refused without saying whose record it matched, the typed
+    function makes no one a VIP (no alert goes out), and a kiosk registers at most ten
+    walk-ins in five minutes (an organiser is not counted).
+    """
     rt = runtime()
+    acc = access()
+    client, now = client_key(g.role), acc.clock()
+    if g.role == KIOSK:
+        wait = acc.walk_ins.retry_after(client, now)
+        if wait:
+            raise RateLimited(
+                N_("Too many registrations from this kiosk: please ask at the welcome desk."),
+                wait,
+            )
     payload = request.get_json(force=True, silent=True)
-    result = checkin.register_walk_in(get_db(), payload, g.device, rt.clock.now())
-    announce_checkin(rt, result)
+    try:
+        result = checkin.register_walk_in(get_db(), payload, g.device, rt.clock.now())
+    except checkin.ExistingAttendee:
+        if g.role == KIOSK:
+            acc.walk_ins.failed(client, now)
+        raise Refusal(
+            "existing",
+            N_(
+                "This name is already registered: please show your QR code, or ask at "
+                "the welcome desk."
+            ),
+        ) from None
+    if g.role == KIOSK:
+        acc.walk_ins.failed(client, now)
     a = result.attendee
+    # VIP alerts are for guests the organisers flagged, never for a function typed at
+    # the kiosk (« Président de la République »).
+    announce_checkin(rt, result._replace(attendee=a._replace(vip=False)))
     body = {
         "status": result.status,
         "message": greeting(result),
