@@ -445,3 +445,27 @@ def test_walk_ins_are_limited_per_kiosk(client, ticker):
     assert register(12, headers=ORG).status_code == 201  # organisers are not limited
     ticker.advance(300)
     assert register(13).status_code == 201
+
+
+def test_a_kiosk_link_in_an_organisers_browser_asks_before_switching(app, client):
+    client.get(f"/organiser?token={TOKEN}")
+    organiser_cookie = client.get_cookie("session").value
+    link = client.get(f"/kiosk?token={KIOSK_TOKEN}&device=Entrée%20Nord")
+    assert link.status_code == 302 and link.headers["Location"] == "/kiosk/switch"
+    asked = client.get("/kiosk/switch")
+    page = asked.get_data(as_text=True)
+    assert "Ce navigateur est connecté en tant qu’organisateur." in page
+    assert "« Entrée Nord »" in page and KIOSK_TOKEN not in page
+    assert client.get("/organiser/attendees").status_code == 200  # nothing changed yet
+    csrf = page.split('name="csrf" value="')[1].split('"')[0]
+    assert client.post("/kiosk/switch", data={}).status_code == 200  # no CSRF: asked again
+    assert client.get("/organiser/attendees").status_code == 200
+    switched = client.post("/kiosk/switch", data={"csrf": csrf})
+    assert switched.status_code == 302 and switched.headers["Location"] == "/kiosk"
+    assert "Entrée Nord" in client.get("/kiosk").get_data(as_text=True)
+    assert client.get("/organiser/attendees").status_code == 302  # no longer an organiser
+    assert client.get("/kiosk/switch").status_code == 302  # nothing left to ask
+    # the organiser session it replaced is over for any copy of its cookie, too
+    copy = app.test_client()
+    copy.set_cookie("session", organiser_cookie)
+    assert copy.get("/api/attendees?q=").status_code == 401

@@ -10,7 +10,17 @@ import math
 
 import qrcode
 import qrcode.image.svg
-from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 
 from .. import attendees as people
 from .. import checkin
@@ -26,6 +36,7 @@ from ..auth import (
     device_name,
     log_in,
     required,
+    session_is_organiser,
     session_role,
 )
 from ..errors import N_, Refusal
@@ -49,7 +60,14 @@ def kiosk():
         role = check_token(token)
         if role is None:
             return _login_page(_("This kiosk link is not valid."), 403)
-        log_in(role, device_name(request.args.get("device"), _("kiosk")))
+        device = device_name(request.args.get("device"), _("kiosk"))
+        if role == KIOSK and session_is_organiser():
+            # A kiosk link opened by mistake must not end an organiser's session behind
+            # their back: they are asked first. The link's secret has been checked; the
+            # session (signed, not encrypted) keeps only which kiosk to become.
+            session["kiosk_switch"] = device
+            return redirect(url_for("kiosk.switch"))
+        log_in(role, device)
         return redirect(url_for("kiosk.kiosk"))
     if session_role() not in (KIOSK, ORGANISER):
         return _login_page()
@@ -77,6 +95,18 @@ def kiosk_login():
         return _login_page(_("This kiosk code is not valid."), 403)
     log_in(role, device_name(request.form.get("device"), _("kiosk")))
     return redirect(url_for("kiosk.kiosk"))
+
+
+@bp.route("/kiosk/switch", methods=["GET", "POST"])
+def switch():
+    """An organiser's browser that opened a kiosk link: stay organiser, or become the kiosk."""
+    device = session.get("kiosk_switch")
+    if not isinstance(device, str) or not session_is_organiser():
+        return redirect(url_for("kiosk.kiosk"))
+    if request.method == "POST" and csrf_ok(request.form.get("csrf")):
+        log_in(KIOSK, device)  # ends the organiser session, its copies and its sockets
+        return redirect(url_for("kiosk.kiosk"))
+    return render_template("kiosk_switch.html", device=device, csrf=csrf_token())
 
 
 @bp.post("/api/checkin")
