@@ -144,8 +144,11 @@ class SiteHeaders:
     A view may widen the policy by setting its own Content-Security-Policy (the kiosk's
     WebAssembly decoder); it is then left as it is.
 
-    Over HTTPS (`https=True`: `kiosk serve --certfile`), browsers are told to come back
-    over HTTPS only (HSTS).
+    Nothing is cached unless its view says so (static files, the programme's QR code):
+    most answers name guests (a scan's, a walk-in's, search, exports, badges) or carry a
+    secret or a CSRF token, and a page a view forgot to mark must not stay in a browser's
+    cache or a proxy's. Over HTTPS (`https=True`: `kiosk serve --certfile`), browsers are
+    also told to come back over HTTPS only (HSTS).
     """
 
     HEADERS = (
@@ -164,8 +167,11 @@ class SiteHeaders:
 
     def __call__(self, environ, start_response):
         def start(status, headers, exc_info=None):
-            if not any(name == "Content-Security-Policy" for name, _value in headers):
+            names = [name.lower() for name, _value in headers]
+            if "content-security-policy" not in names:
                 headers.append(("Content-Security-Policy", CSP))
+            if "cache-control" not in names:
+                headers.append(("Cache-Control", "no-store"))
             headers.extend(self.headers)
             asked = language_in(environ.get("QUERY_STRING", ""))
             if asked:

@@ -225,6 +225,7 @@ def test_walk_in_matching_a_guest_is_409_names_no_one_and_creates_nothing(client
         "message": "Ce nom est déjà inscrit : présentez votre QR code, ou adressez-vous à "
         "l’accueil.",
     }
+    assert response.headers["Cache-Control"] == "no-store"
     assert dump(app, LOG) == before
 
 
@@ -469,3 +470,33 @@ def test_a_kiosk_link_in_an_organisers_browser_asks_before_switching(app, client
     copy = app.test_client()
     copy.set_cookie("session", organiser_cookie)
     assert copy.get("/api/attendees?q=").status_code == 401
+
+
+def test_answers_naming_guests_are_not_stored_by_browsers(client, guests):
+    walk_in = client.post(
+        "/api/attendees", json={**DUPONT, "first_name": "Léa", "last_name": "Martin"}, headers=KIOSK
+    )
+    answers = [
+        client.post("/api/checkin", json={"code": guests["Dupont"]}, headers=KIOSK),
+        client.post("/api/checkin", json={"code": people.new_code()}, headers=KIOSK),
+        walk_in,
+        client.get(walk_in.get_json()["qr_url"]),
+        client.get("/api/attendees?q=dupont", headers=ORG),
+        client.get("/api/attendance", headers=ORG),
+    ]
+    client.get(f"/organiser?token={TOKEN}")
+    for path in (
+        "/organiser/attendees",
+        "/organiser/attendance.csv",
+        "/organiser/sign-in-sheet",
+        "/organiser/badges",
+        "/organiser",
+        "/kiosk",
+    ):
+        answers.append(client.get(path))
+    for response in answers:
+        assert response.status_code in (200, 201, 404), response.request.path
+        assert response.headers.getlist("Cache-Control") == ["no-store"], response.request.path
+    # what holds no one's data may still be cached as before
+    assert client.get("/qr/programme.svg").headers["Cache-Control"] == "public, max-age=300"
+    assert "no-store" not in client.get("/static/js/live.js").headers["Cache-Control"]

@@ -211,8 +211,6 @@ def code_qr(code: str):
     image = qrcode.make(code, image_factory=qrcode.image.svg.SvgPathImage, border=2, box_size=10)
     out = io.BytesIO()
     image.save(out)
-    return Response(
-        out.getvalue(),
-        mimetype="image/svg+xml",
-        headers={"Cache-Control": "private, max-age=86400"},
-    )
+    # A guest's code is what checks them in: its image is not kept in a browser's cache
+    # (SiteHeaders marks every answer no-store unless its view says otherwise).
+    return Response(out.getvalue(), mimetype="image/svg+xml")
