@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from . import db as database
 from . import i18n
+from .auth import Access, SocketGuard
 from .clock import RealClock
 from .errors import Refusal
 from .schedule import Schedule, load
@@ -63,7 +65,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         SCHEDULE=None,  # the bundled colloque
         CLOCK=None,  # RealClock in the event's zone
         ASYNC_MODE=None,  # let Flask-SocketIO pick (gevent when `kiosk serve` runs)
-        PUBLIC_URL=None,  # base of the phone programme's QR code; defaults to the request's
+        # Base of the phone programme's QR code. Never the request's Host header, which
+        # the client writes: `kiosk serve` sets it from --public-url or its own address.
+        PUBLIC_URL="http://localhost:5000",
         ORGANISER_TOKEN=os.environ.get("KIOSK_ORGANISER_TOKEN") or None,
         KIOSK_TOKEN=os.environ.get("KIOSK_KIOSK_TOKEN") or None,
         # Pages of WAL at which a request's own write checkpoints. `kiosk serve` raises
@@ -76,9 +80,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         BUSY_WAIT=database.BUSY_WAIT,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_HTTPONLY=True,
+        # Served over TLS (`kiosk serve --certfile`): the session cookie is then Secure
+        # and browsers are told to keep to HTTPS. Over plain http on a venue's network
+        # the cookie must still be sent, so neither is the default.
+        HTTPS=False,
+        # The throttles' time source (seconds, monotonic); tests move it by hand.
+        MONOTONIC=time.monotonic,
     )
     if test_config:
         app.config.from_mapping(test_config)
+    if app.config["HTTPS"]:
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["PREFERRED_URL_SCHEME"] = "https"
 
     schedule = app.config["SCHEDULE"]
     if not isinstance(schedule, Schedule):
@@ -92,6 +105,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.secret_key = database.secret(db, "flask_secret_key")
         token = database.secret(db, "organiser_token", app.config["ORGANISER_TOKEN"])
         kiosk_token = database.secret(db, "kiosk_token", app.config["KIOSK_TOKEN"])
+        access = Access(db, app.permanent_session_lifetime, app.config["MONOTONIC"])
     finally:
         db.conn.close()
     if token == kiosk_token:
@@ -102,6 +116,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         busy_wait=app.config["BUSY_WAIT"],
     )
     app.extensions["kiosk"] = Runtime(schedule, clock, token, kiosk_token, pool)
+    app.extensions["access"] = access
     app.session_interface = CachedSessionInterface()
     app.json = JSONProvider(app)
 
@@ -125,7 +140,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from . import events  # noqa: F401 - registers the Socket.IO handlers
 
-    app.wsgi_app = SiteHeaders(app.wsgi_app)
+    app.wsgi_app = SiteHeaders(app.wsgi_app, https=app.config["HTTPS"])
     socketio.init_app(
         app,
         async_mode=app.config["ASYNC_MODE"],
@@ -135,4 +150,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         ping_timeout=5,
         max_http_buffer_size=MAX_BODY,
     )
+    # In front of Socket.IO's own middleware: it sees every engine.io request first.
+    app.wsgi_app = SocketGuard(app, app.wsgi_app)
     return app

@@ -16,7 +16,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict, deque
+from collections import OrderedDict, defaultdict, deque
+from collections.abc import Hashable
 from typing import Any, NamedTuple
 
 from sqlite_utils import Database
@@ -299,31 +300,48 @@ def purge(db: Database, now: dt.datetime) -> int:
 
 
 class FailureLimiter:
-    """Too many unknown or malformed codes from one device in a minute: slow it down.
+    """At most `limit` failures per client in any `window` seconds; past that, it waits.
 
-    Codes are unguessable anyway; this stops a script from hammering a kiosk's session
-    and keeps the log readable.
+    The caller names the client by what the client cannot choose (its address and the
+    secret it proved, never a name it sends) and reads the time from a monotonic clock,
+    so that tests move time by hand. Memory stays bounded whatever clients send: the last
+    `limit` times of each client, for the `clients` that failed most recently. A client
+    pushed out forgets its failures: that errs towards letting someone try again, never
+    towards refusing, and never towards growing without end.
     """
 
-    def __init__(self, limit: int = 10, window: float = 60.0):
+    def __init__(self, limit: int = 10, window: float = 60.0, clients: int = 1024):
         self.limit = limit
         self.window = window
-        # Only devices that failed have an entry: a check-in that succeeds adds nothing.
-        self._failures: dict[str, deque[float]] = {}
+        self.clients = clients
+        # Only clients that failed have an entry, the one that failed least recently first.
+        self._failures: OrderedDict[Hashable, deque[float]] = OrderedDict()
 
-    def _recent(self, device: str, now: float) -> deque[float]:
-        times = self._failures.get(device)
+    def __len__(self) -> int:
+        return len(self._failures)
+
+    def retry_after(self, client: Hashable, now: float) -> float:
+        """Seconds before the client may try again; 0 if it may now."""
+        times = self._failures.get(client)
         if times is None:
-            return deque()
-        while times and now - times[0] > self.window:
+            return 0.0
+        while times and now - times[0] >= self.window:
             times.popleft()
         if not times:
-            del self._failures[device]
-        return times
+            del self._failures[client]
+            return 0.0
+        if len(times) < self.limit:
+            return 0.0
+        return times[0] + self.window - now
 
-    def blocked(self, device: str, now: float) -> bool:
-        return len(self._recent(device, now)) >= self.limit
+    def blocked(self, client: Hashable, now: float) -> bool:
+        return self.retry_after(client, now) > 0
 
-    def failed(self, device: str, now: float) -> None:
-        self._recent(device, now)
-        self._failures.setdefault(device, deque()).append(now)
+    def failed(self, client: Hashable, now: float) -> None:
+        times = self._failures.pop(client, None)  # put back last: the most recent
+        if times is None:
+            times = deque(maxlen=self.limit)  # older failures no longer decide anything
+            if len(self._failures) >= self.clients:
+                self._failures.popitem(last=False)
+        self._failures[client] = times
+        times.append(now)

@@ -43,6 +43,38 @@ def language() -> str:
     return "fr"
 
 
+# Where a secret given in the environment comes from, to name it when it is refused.
+SECRET_VARIABLES = {
+    "organiser_token": "KIOSK_ORGANISER_TOKEN",
+    "kiosk_token": "KIOSK_KIOSK_TOKEN",
+}
+
+
+def refused_secret(exc) -> click.ClickException:
+    """A secret too weak to serve with, named by its variable; its value is not shown."""
+    from .db import MIN_SECRET_BITS
+
+    name = SECRET_VARIABLES.get(exc.key, exc.key)
+    return click.ClickException(
+        f"{name} is too short to be unguessable: a secret needs at least {MIN_SECRET_BITS} "
+        "bits, that is 22 URL-safe base64 characters or 32 hexadecimal digits "
+        "(python3 -c 'import secrets; print(secrets.token_urlsafe(32))' makes one). "
+        f"Unset {name} to have one generated and kept in the database."
+    )
+
+
+def _env_secret(db_path: str, key: str) -> str:
+    from . import db as database
+
+    try:
+        return database.secret(_open_db(db_path), key, os.environ.get(SECRET_VARIABLES[key]))
+    except database.WeakSecret as exc:
+        raise refused_secret(exc) from None
+
+
+WILDCARDS = ("0.0.0.0", "::", "")
+
+
 def organiser_link(host: str, port: int, token: str, scheme: str = "http") -> str:
     shown = "localhost" if host in ("0.0.0.0", "::", "127.0.0.1") else host
     return f"{scheme}://{shown}:{port}/organiser?token={token}"
@@ -62,6 +94,35 @@ class _Commands(click.Group):
         except database.Unavailable as exc:
             problem = database.FAULTS.get(exc.fault, "unavailable")
             raise click.ClickException(f"{exc.path}: {problem}; try again") from None
+
+
+def own_address(host: str) -> str:
+    """The address this server is reached at: the one it listens on, or when it listens
+    on every interface, the one the machine's default route leaves from."""
+    import socket
+
+    if host not in WILDCARDS:
+        return host
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        # Connecting a UDP socket sends nothing: the kernel only picks the interface
+        # (192.0.2.1 is a documentation address, never a real one).
+        probe.connect(("192.0.2.1", 9))
+        return probe.getsockname()[0]
+    except OSError:  # no network at all: only this machine can reach the server
+        return "localhost"
+    finally:
+        probe.close()
+
+
+def public_url(given: str | None, host: str, port: int, scheme: str) -> str:
+    """Base of the programme's QR code: --public-url, or this server's own address."""
+    if given:
+        return given.rstrip("/")
+    address = own_address(host)
+    if ":" in address:  # an IPv6 address is bracketed in a URL
+        address = f"[{address}]"
+    return f"{scheme}://{address}:{port}"
 
 
 @click.group(cls=_Commands)
@@ -114,10 +175,11 @@ def check(file: str | None) -> None:
 )
 @click.option(
     "--public-url",
+    "public_url_option",
     default=None,
     metavar="URL",
     help="Address phones use to reach this server (for the QR code); "
-    "default: the address the screen was opened with.",
+    "default: the address it listens on (with 0.0.0.0, this machine's network address).",
 )
 @click.option(
     "--certfile",
@@ -133,7 +195,7 @@ def check(file: str | None) -> None:
     help="TLS private key (PEM) matching --certfile.",
 )
 def serve(
-    host, port, db_path, schedule_path, clock_start, speed, public_url, certfile, keyfile
+    host, port, db_path, schedule_path, clock_start, speed, public_url_option, certfile, keyfile
 ) -> None:
     """Serve the screens, tablet and programme (gevent: one process, many websockets).
 
@@ -152,6 +214,7 @@ def serve(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     from .app import create_app
     from .clock import SimulatedClock, parse_start
+    from .db import WeakSecret
     from .push import run_ticker
     from .schedule import load
     from .server import AUTOCHECKPOINT_SAFETY_NET, AlreadyServing, claim, run_checkpoints
@@ -187,20 +250,27 @@ def serve(
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
         raise click.ClickException(f"cannot lock {db_path}.lock: {exc.strerror}") from None
-    app = create_app(
-        {
-            "DATABASE": db_path,
-            "SCHEDULE": schedule,
-            "CLOCK": clock,
-            "ASYNC_MODE": "gevent",
-            "PUBLIC_URL": public_url,
-            "WAL_AUTOCHECKPOINT": AUTOCHECKPOINT_SAFETY_NET,
-        }
-    )
+    programme_base = public_url(public_url_option, host, port, scheme)
+    try:
+        app = create_app(
+            {
+                "DATABASE": db_path,
+                "SCHEDULE": schedule,
+                "CLOCK": clock,
+                "ASYNC_MODE": "gevent",
+                "PUBLIC_URL": programme_base,
+                "HTTPS": bool(tls),
+                "WAL_AUTOCHECKPOINT": AUTOCHECKPOINT_SAFETY_NET,
+            }
+        )
+    except WeakSecret as exc:
+        raise refused_secret(exc) from None
     rt = app.extensions["kiosk"]
+    # The two links below carry the secrets in full, on purpose: they are how the
+    # tablets log in. Nothing else the server prints shows a secret.
     click.echo(f"kiosk: {schedule.event.title}")
     click.echo(f"  screens:   {scheme}://localhost:{port}/screen/{schedule.rooms[0].id}")
-    click.echo(f"  programme: {scheme}://localhost:{port}/programme")
+    click.echo(f"  programme: {programme_base}/programme")
     click.echo(f"  organiser: {organiser_link(host, port, rt.organiser_token, scheme)}")
     click.echo(
         f"  kiosk:     {scheme}://localhost:{port}/kiosk?token={rt.kiosk_token}&device=kiosque%201"
@@ -227,12 +297,7 @@ def organiser_link_command(db_path, host, port) -> None:
 
     Example: kiosk organiser-link --host 192.168.1.20
     """
-    from . import db as database
-
-    token = database.secret(
-        _open_db(db_path), "organiser_token", os.environ.get("KIOSK_ORGANISER_TOKEN")
-    )
-    click.echo(organiser_link(host, port, token))
+    click.echo(organiser_link(host, port, _env_secret(db_path, "organiser_token")))
 
 
 def _open_db(db_path: str):
@@ -275,9 +340,7 @@ def kiosk_link_command(db_path, host, port, device) -> None:
     """
     from urllib.parse import quote
 
-    from . import db as database
-
-    token = database.secret(_open_db(db_path), "kiosk_token", os.environ.get("KIOSK_KIOSK_TOKEN"))
+    token = _env_secret(db_path, "kiosk_token")
     shown = "localhost" if host in ("0.0.0.0", "::", "127.0.0.1") else host
     click.echo(f"http://{shown}:{port}/kiosk?token={token}&device={quote(device)}")
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import os
 import secrets
 import sqlite3
@@ -425,8 +426,12 @@ def _checkin_on_the_attendee_row(db: Database) -> None:
     )
 
 
-# Append only: a migration, once released, never changes; the schema moves forward by
-# adding a new one at the end.
+def _ended_sessions(db: Database) -> None:
+    # A logout must end the session for every copy of its cookie, which stays validly
+    # signed until it expires: the ids of ended sessions are refused (kiosk.auth).
+    db.execute("CREATE TABLE ended_sessions (id TEXT PRIMARY KEY, ended_at TEXT NOT NULL)")
+
+
 def _fold_ligatures_in_keys(db: Database) -> None:
     # attendees.fold() now writes œ as oe and æ as ae (« oeuvray » finds « Œuvray »); keys
     # stored before kept them, as casefold only lowered Œ and Æ. Replacing them in the
@@ -440,6 +445,8 @@ def _fold_ligatures_in_keys(db: Database) -> None:
     )
 
 
+# Append only: a migration, once released, never changes; the schema moves forward by
+# adding a new one at the end.
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0001_settings_and_room_states", _create_settings_and_room_states),
     ("0002_attendees_and_checkins", _create_attendees),
@@ -447,6 +454,7 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0004_log_without_autoincrement", _log_without_autoincrement),
     ("0005_checkin_on_the_attendee_row", _checkin_on_the_attendee_row),
     ("0006_fold_ligatures_in_keys", _fold_ligatures_in_keys),
+    ("0007_ended_sessions", _ended_sessions),
 ]
 
 
@@ -472,9 +480,46 @@ def get_setting(db: Database, key: str) -> str | None:
     return row[0] if row else None
 
 
+# A secret given by its owner (KIOSK_ORGANISER_TOKEN, KIOSK_KIOSK_TOKEN) must be as hard
+# to guess as 128 random bits. Its length is all that can be judged, by the smallest
+# usual alphabet it is written in: 32 hexadecimal digits, or 22 URL-safe base64
+# characters (what `secrets.token_urlsafe(16)` gives). Generated ones have 256 bits.
+MIN_SECRET_BITS = 128
+_ALPHABETS = (
+    (frozenset("0123456789"), math.log2(10)),
+    (frozenset("0123456789abcdef"), 4.0),
+    (frozenset("0123456789ABCDEF"), 4.0),
+)
+
+
+def secret_bits(value: str) -> float:
+    """How many random bits a secret of this length and alphabet can hold, at most."""
+    chars = set(value)
+    for alphabet, bits in _ALPHABETS:
+        if chars <= alphabet:
+            return len(value) * bits
+    return len(value) * 6.0  # base64 and anything wider: six bits a character, at most
+
+
+class WeakSecret(ValueError):
+    """A secret given by its owner is too short to be unguessable."""
+
+    def __init__(self, key: str):
+        super().__init__(
+            f"{key}: a secret must hold at least {MIN_SECRET_BITS} bits: 22 URL-safe "
+            "base64 characters or 32 hexadecimal digits"
+        )
+        self.key = key
+
+
 def secret(db: Database, key: str, override: str | None = None) -> str:
-    """The secret stored under key, generated once (256 bits) unless override is given."""
+    """The secret stored under key, generated once (256 bits) unless override is given.
+
+    An override weaker than 128 bits is refused (WeakSecret); its value is never shown.
+    """
     if override:
+        if secret_bits(override) < MIN_SECRET_BITS:
+            raise WeakSecret(key)
         return override
     with transaction(db):
         value = get_setting(db, key)

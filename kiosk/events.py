@@ -10,6 +10,11 @@ Clients send:
 - `watch_attendance`  (organiser only) -> `attendance` now, then after check-ins, and
   `vip` alerts.
 
+Organiser rights belong to the socket, given once at connect (kiosk.auth.grant_socket)
+from the browser session's cookie or a token in `auth`, and to the browser that proved
+them: auth.SocketGuard refuses the socket's packets from anyone else, and a logout
+disconnects it.
+
 Refusals are acknowledged in the same shape as the HTTP API's errors (web.refusal_body).
 """
 
@@ -18,10 +23,10 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from flask import session
+from flask import request
 from flask_socketio import emit, join_room
 
-from .auth import ORGANISER, fingerprint, session_is_organiser, token_is_organiser
+from .auth import RateLimited, forget_socket, grant_socket, socket_is_organiser
 from .checkin import attendance
 from .errors import N_, Refusal
 from .push import ORGANISERS, channel, run_command
@@ -42,16 +47,25 @@ def acknowledged(handler):
 
 
 def _organiser_only() -> None:
-    if not session_is_organiser():
+    if not socket_is_organiser(request.sid):
         raise Refusal("forbidden", N_("Organiser secret required."))
 
 
 @socketio.on("connect")
 def on_connect(auth: Any = None) -> None:
-    """Anyone may connect and watch; a token in `auth` gives organiser rights."""
-    if isinstance(auth, dict) and token_is_organiser(auth.get("token")):
-        session["role"] = ORGANISER
-        session["secret"] = fingerprint(runtime().organiser_token)
+    """Anyone may connect and watch; an organiser's session or token gives its rights."""
+    token = auth.get("token") if isinstance(auth, dict) else None
+    transport = socketio.server.manager.eio_sid_from_sid(request.sid, "/")
+    try:
+        grant_socket(request.sid, transport, token)
+    except RateLimited as exc:  # too many wrong tokens from this address
+        raise ConnectionRefusedError(refusal_body(exc)) from None
+
+
+@socketio.on("disconnect")
+def on_disconnect(*_reason: Any) -> None:
+    """Rights given to a socket go with it."""
+    forget_socket(request.sid)
 
 
 @socketio.on("join")

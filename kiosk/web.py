@@ -18,7 +18,6 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import dump_cookie
 
 from . import db as database
-from .checkin import FailureLimiter
 from .errors import Refusal
 from .i18n import gettext, language_in, select_locale
 from .live import CommandError, LiveStore, view
@@ -43,8 +42,6 @@ class Runtime:
         self.clock = clock
         self.organiser_token = organiser_token
         self.kiosk_token = kiosk_token
-        # Unknown or malformed codes per kiosk device: in memory, as a slowdown only.
-        self.failures = FailureLimiter()
         # What each room's screens were last sent (live.signature), so that the clock
         # ticker pushes only what a command has not already pushed.
         self.pushed: dict[str, tuple] = {}
@@ -99,13 +96,14 @@ def refusal_body(exc: Refusal) -> dict[str, Any]:
 def refusal_response(exc: Refusal):
     """The errorhandler for Refusal: JSON for the API, a page for people."""
     body = refusal_body(exc)
-    headers = {}
-    if isinstance(exc, database.Unavailable):
-        headers["Retry-After"] = str(exc.retry_after)
     if request.path.startswith("/api/"):
-        return json_response(body, exc.status, headers)
-    page = render_template("error.html", code=exc.status, message=body["message"])
-    return page, exc.status, headers
+        response = json_response(body, exc.status)
+    else:
+        page = render_template("error.html", code=exc.status, message=body["message"])
+        response = Response(page, exc.status, content_type="text/html; charset=utf-8")
+    if "retry_after" in body:  # a throttle or a storage fault: when to try again
+        response.headers["Retry-After"] = str(body["retry_after"])
+    return response
 
 
 def storage_error(exc: sqlite3.DatabaseError):
@@ -167,6 +165,12 @@ class SiteHeaders:
     and its header validation cost 12 µs a scan (measured), for constant strings.
     A view may widen the policy by setting its own Content-Security-Policy (the kiosk's
     WebAssembly decoder); it is then left as it is.
+
+    Nothing is cached unless its view says so (static files, the programme's QR code):
+    most answers name guests (a scan's, a walk-in's, search, exports, badges) or carry a
+    secret or a CSRF token, and a page a view forgot to mark must not stay in a browser's
+    cache or a proxy's. Over HTTPS (`https=True`: `kiosk serve --certfile`), browsers are
+    also told to come back over HTTPS only (HSTS).
     """
 
     HEADERS = (
@@ -174,18 +178,28 @@ class SiteHeaders:
         # The organiser link carries the secret: never leak it in a Referer.
         ("Referrer-Policy", "no-referrer"),
     )
+    # One day: the event. A year, as usual on the web, would keep a tablet from ever
+    # accepting next year's self-signed certificate under the same name.
+    HSTS = ("Strict-Transport-Security", "max-age=86400")
 
-    def __init__(self, wsgi_app):
+    def __init__(self, wsgi_app, https: bool = False):
         self.wsgi_app = wsgi_app
+        self.https = https
+        self.headers = self.HEADERS + ((self.HSTS,) if https else ())
 
     def __call__(self, environ, start_response):
         def start(status, headers, exc_info=None):
-            if not any(name == "Content-Security-Policy" for name, _value in headers):
+            names = [name.lower() for name, _value in headers]
+            if "content-security-policy" not in names:
                 headers.append(("Content-Security-Policy", CSP))
-            headers.extend(self.HEADERS)
+            if "cache-control" not in names:
+                headers.append(("Cache-Control", "no-store"))
+            headers.extend(self.headers)
             asked = language_in(environ.get("QUERY_STRING", ""))
             if asked:
-                cookie = dump_cookie("lang", asked, max_age=365 * 86400, samesite="Lax")
+                cookie = dump_cookie(
+                    "lang", asked, max_age=365 * 86400, samesite="Lax", secure=self.https
+                )
                 headers.append(("Set-Cookie", cookie))
             return start_response(status, headers, exc_info)
 

@@ -53,6 +53,19 @@ class FakeClock:
         self.moment = at(hhmm)
 
 
+class Ticker:
+    """A monotonic time source for the throttles, moved by hand."""
+
+    def __init__(self) -> None:
+        self.seconds = 1000.0
+
+    def __call__(self) -> float:
+        return self.seconds
+
+    def advance(self, seconds: float) -> None:
+        self.seconds += seconds
+
+
 @pytest.fixture(scope="session")
 def schedule():
     return load()
@@ -64,7 +77,12 @@ def clock():
 
 
 @pytest.fixture
-def app(tmp_path, clock, schedule):
+def ticker():
+    return Ticker()
+
+
+@pytest.fixture
+def app(tmp_path, clock, schedule, ticker):
     return create_app(
         {
             "TESTING": True,
@@ -74,6 +92,7 @@ def app(tmp_path, clock, schedule):
             "ASYNC_MODE": "threading",
             "ORGANISER_TOKEN": TOKEN,
             "KIOSK_TOKEN": KIOSK_TOKEN,
+            "MONOTONIC": ticker,
         }
     )
 
@@ -97,9 +116,18 @@ def free_port() -> int:
 class Server:
     """`kiosk serve` in its own process, exactly as an organiser starts it."""
 
-    def __init__(self, db: Path, port: int, clock: str | None, speed: float = 1.0):
-        self.db, self.port, self.clock, self.speed = db, port, clock, speed
-        self.url = f"http://127.0.0.1:{port}"
+    def __init__(
+        self,
+        db: Path,
+        port: int,
+        clock: str | None,
+        speed: float = 1.0,
+        tls: tuple[Path, Path] | None = None,
+    ):
+        self.db, self.port, self.clock, self.speed, self.tls = db, port, clock, speed, tls
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
+        # A self-signed certificate is its own authority.
+        self.verify = str(tls[0]) if tls else True
         self.proc: subprocess.Popen | None = None
         self.log = db.with_suffix(".log")
 
@@ -116,6 +144,8 @@ class Server:
         ]
         if self.clock:
             cmd += ["--clock", self.clock, "--speed", str(self.speed)]
+        if self.tls:
+            cmd += ["--certfile", str(self.tls[0]), "--keyfile", str(self.tls[1])]
         env = dict(
             os.environ,
             KIOSK_ORGANISER_TOKEN=TOKEN,
@@ -133,7 +163,7 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log.read_text()}")
             try:
-                if requests.get(self.url + "/api/schedule", timeout=1).ok:
+                if requests.get(self.url + "/api/schedule", timeout=1, verify=self.verify).ok:
                     return self
             except requests.ConnectionError:
                 pass

@@ -199,3 +199,103 @@ def test_qr_code_encodes_the_programme_address(client):
     assert response.status_code == 200
     assert response.mimetype == "image/svg+xml"
     assert response.get_data(as_text=True).startswith("<?xml")
+
+
+def csrf_of(html: str) -> str:
+    return html.split('name="csrf-token" content="')[1].split('"')[0]
+
+
+def session_cookie(client) -> str:
+    return client.get_cookie("session").value
+
+
+def test_logout_ends_the_session_for_every_copy_of_its_cookie(app, client):
+    from .conftest import TOKEN
+
+    client.get(f"/organiser?token={TOKEN}")
+    csrf = csrf_of(client.get("/organiser").get_data(as_text=True))
+    copied = session_cookie(client)
+    assert client.post("/organiser/logout", data={"csrf": csrf}).status_code == 302
+    thief = app.test_client()
+    thief.set_cookie("session", copied)
+    assert thief.get("/api/attendees?q=").status_code == 401
+    assert thief.get("/organiser/attendees").status_code == 302  # to the login page
+    refused = post(thief, "next", {}, {"X-CSRF-Token": csrf})
+    assert refused.status_code == 401
+    assert thief.get(f"/api/rooms/{ROOM}/state").get_json()["version"] == 0
+
+
+def test_a_logout_is_remembered_across_a_restart(app, client, tmp_path, clock, schedule):
+    from kiosk.app import create_app
+
+    from .conftest import KIOSK_TOKEN, TOKEN
+
+    client.get(f"/organiser?token={TOKEN}")
+    csrf = csrf_of(client.get("/organiser").get_data(as_text=True))
+    copied = session_cookie(client)
+    client.post("/organiser/logout", data={"csrf": csrf})
+    restarted = create_app(
+        {
+            "TESTING": True,
+            "DATABASE": app.config["DATABASE"],
+            "SCHEDULE": schedule,
+            "CLOCK": clock,
+            "ASYNC_MODE": "threading",
+            "ORGANISER_TOKEN": TOKEN,
+            "KIOSK_TOKEN": KIOSK_TOKEN,
+        }
+    ).test_client()
+    restarted.set_cookie("session", copied)
+    assert restarted.get("/api/attendees?q=").status_code == 401
+
+
+def test_another_organiser_session_outlives_a_logout(app, client):
+    from .conftest import TOKEN
+
+    other = app.test_client()
+    for browser in (client, other):
+        browser.get(f"/organiser?token={TOKEN}")
+    csrf = csrf_of(client.get("/organiser").get_data(as_text=True))
+    client.post("/organiser/logout", data={"csrf": csrf})
+    assert other.get("/api/attendees?q=").status_code == 200
+
+
+def test_the_session_cookie_is_secure_and_hsts_is_sent_over_https(tmp_path, clock, schedule):
+    from kiosk.app import create_app
+
+    from .conftest import KIOSK_TOKEN, TOKEN
+
+    def app_with(https: bool):
+        return create_app(
+            {
+                "TESTING": True,
+                "DATABASE": str(tmp_path / f"{https}.db"),
+                "SCHEDULE": schedule,
+                "CLOCK": clock,
+                "ASYNC_MODE": "threading",
+                "ORGANISER_TOKEN": TOKEN,
+                "KIOSK_TOKEN": KIOSK_TOKEN,
+                "HTTPS": https,
+            }
+        ).test_client()
+
+    tls = app_with(True).get(f"/organiser?token={TOKEN}", base_url="https://localhost")
+    assert "; Secure" in tls.headers["Set-Cookie"]
+    assert tls.headers["Strict-Transport-Security"] == "max-age=86400"
+    # over plain http on a venue's network, the cookie must still be sent back
+    plain = app_with(False).get(f"/organiser?token={TOKEN}")
+    assert "Secure" not in plain.headers["Set-Cookie"]
+    assert "Strict-Transport-Security" not in plain.headers
+
+
+def test_the_programme_qr_code_ignores_the_host_header(app, client):
+    from kiosk.views.public import programme_url
+
+    honest = client.get("/qr/programme.svg").get_data()
+    forged = client.get("/qr/programme.svg", headers={"Host": "evil.example"}).get_data()
+    assert forged == honest
+    with app.test_request_context("/screen/lamartine", headers={"Host": "evil.example"}):
+        assert programme_url() == "http://localhost:5000/programme"
+    app.config["PUBLIC_URL"] = "http://192.168.1.20:5000/"
+    with app.test_request_context("/screen/lamartine", headers={"Host": "evil.example"}):
+        assert programme_url() == "http://192.168.1.20:5000/programme"

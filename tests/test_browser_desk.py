@@ -126,7 +126,7 @@ def test_walk_in_from_the_form_to_the_printable_badge(pages, server):
     form.locator('input[name="first_name"]').fill("GRÉGORY")
     form.locator('input[name="last_name"]').fill("dupont")
     page.get_by_role("button", name="M’enregistrer").click()
-    expect(page.locator("#form-error")).to_contain_text("est déjà inscrit·e")
+    expect(page.locator("#form-error")).to_contain_text("Ce nom est déjà inscrit")
     db = database.connect(str(server.db))
     assert (
         db.execute("SELECT COUNT(*) FROM attendees WHERE last_name = 'Dupont'").fetchone()[0] == 2

@@ -369,6 +369,29 @@ def test_rate_limiter_keeps_nothing_for_devices_without_recent_failures():
     assert limiter._failures == {}  # ...and so has its entry
 
 
+def test_limiter_memory_is_bounded_whatever_clients_send():
+    limiter = checkin.FailureLimiter(limit=10, window=60, clients=100)
+    for n in range(40_000):  # a client making up a new name for every failure
+        limiter.failed(("192.0.2.1", f"kiosque {n}"), 0)
+    assert len(limiter) == 100
+    # the most recent are kept, with at most `limit` times each
+    assert limiter.blocked(("192.0.2.1", "kiosque 39999"), 1) is False
+    for _ in range(50):
+        limiter.failed("k1", 0)
+    assert len(limiter._failures["k1"]) == 10
+    assert limiter.blocked("k1", 59.5) and not limiter.blocked("k1", 60)
+
+
+def test_limiter_says_how_long_to_wait():
+    limiter = checkin.FailureLimiter(limit=3, window=60)
+    for second in (0, 10, 20):
+        assert limiter.retry_after("k1", second) == 0
+        limiter.failed("k1", second)
+    assert limiter.retry_after("k1", 20) == 40
+    assert limiter.retry_after("k1", 59) == 1
+    assert limiter.retry_after("k1", 60) == 0  # the first has left the window
+
+
 def test_codes_are_long_random_and_distinct():
     codes = {people.new_code() for _ in range(1000)}
     assert len(codes) == 1000
@@ -444,6 +467,7 @@ def test_migrations_keep_the_log_and_the_checkins_of_an_older_database(tmp_path)
         "0004_log_without_autoincrement",
         "0005_checkin_on_the_attendee_row",
         "0006_fold_ligatures_in_keys",
+        "0007_ended_sessions",
     ]
     assert log(old) == before
     sql = old.execute("SELECT sql FROM sqlite_master WHERE name = 'checkin_log'").fetchone()[0]

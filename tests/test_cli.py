@@ -88,9 +88,74 @@ def test_organiser_link_is_generated_once_and_kept(runner, tmp_path, monkeypatch
 
 
 def test_organiser_link_uses_the_environment_secret(runner, tmp_path, monkeypatch):
-    monkeypatch.setenv("KIOSK_ORGANISER_TOKEN", "from-the-environment")
+    monkeypatch.setenv("KIOSK_ORGANISER_TOKEN", "from-the-environment-0123")
     out = runner.invoke(cli, ["organiser-link", "--db", str(tmp_path / "k.db")]).output
-    assert out.strip().endswith("token=from-the-environment")
+    assert out.strip().endswith("token=from-the-environment-0123")
+
+
+def taken_port():
+    """A listening socket on a free port: a server that got past its checks stops there."""
+    import socket
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    return taken
+
+
+@pytest.mark.parametrize("variable", ["KIOSK_ORGANISER_TOKEN", "KIOSK_KIOSK_TOKEN"])
+def test_serve_refuses_a_secret_under_128_bits_without_showing_it(tmp_path, variable):
+    import os
+    import subprocess
+
+    from .conftest import KIOSK_COMMAND, KIOSK_TOKEN, TOKEN
+
+    weak = "Short-Secret-42"
+    env = dict(os.environ, KIOSK_ORGANISER_TOKEN=TOKEN, KIOSK_KIOSK_TOKEN=KIOSK_TOKEN)
+    env[variable] = weak
+    with taken_port() as taken:
+        port = str(taken.getsockname()[1])
+        result = subprocess.run(
+            [*KIOSK_COMMAND, "serve", "--host", "127.0.0.1", "--port", port, "--db",
+             str(tmp_path / "k.db")],
+            capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path,
+        )  # fmt: skip
+    assert result.returncode == 1
+    assert f"{variable} is too short" in result.stderr
+    assert "128 bits" in result.stderr and "22 URL-safe base64" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert weak not in result.stdout + result.stderr
+
+
+def test_secret_strength_is_judged_by_length_and_alphabet(tmp_path):
+    from kiosk import db as database
+    from kiosk.db import WeakSecret, secret_bits
+
+    db = database.connect(str(tmp_path / "k.db"))
+    database.migrate(db)
+    for weak in ("Q", "0123456789abcdef0123456789abcde", "Short-Secret-42"):
+        with pytest.raises(WeakSecret, match="organiser_token") as refused:
+            database.secret(db, "organiser_token", weak)
+        assert weak not in str(refused.value)
+    assert database.secret(db, "organiser_token", "0123456789abcdef" * 2) == "0123456789abcdef" * 2
+
+    assert secret_bits("a" * 22) == 88  # hexadecimal digits only: four bits each
+    assert secret_bits("0123456789abcdef" * 2) == 128
+    assert secret_bits("x" * 22) == 132  # URL-safe base64: six bits each
+    assert secret_bits("9" * 38) < 128 < secret_bits("9" * 39)  # digits: log2(10) bits
+
+
+def test_link_commands_refuse_a_weak_environment_secret(runner, tmp_path, monkeypatch):
+    monkeypatch.setenv("KIOSK_ORGANISER_TOKEN", "hunter2")
+    monkeypatch.setenv("KIOSK_KIOSK_TOKEN", "hunter3")
+    for command, variable in (
+        ("organiser-link", "KIOSK_ORGANISER_TOKEN"),
+        ("kiosk-link", "KIOSK_KIOSK_TOKEN"),
+    ):
+        result = runner.invoke(cli, [command, "--db", str(tmp_path / "k.db")])
+        assert result.exit_code == 1
+        assert f"{variable} is too short" in result.output
+        assert "hunter" not in result.output
 
 
 def test_kiosk_link_carries_its_own_secret_and_device(runner, tmp_path, monkeypatch):

@@ -110,17 +110,69 @@ def test_malformed_body_is_400_invalid(client, app, guests, body):
     assert dump(app, LOG) == before
 
 
-def test_rate_limit_after_ten_failures_per_device(client, guests):
-    for _ in range(10):
-        assert client.post("/api/checkin", json={"code": "nope"}, headers=KIOSK).status_code == 400
-    limited = client.post("/api/checkin", json={"code": guests["Dupont"]}, headers=KIOSK)
+def unknown(client, name="kiosque 2", address="192.0.2.10"):
+    """An unknown code, well formed, from a kiosk at that address under that name."""
+    return client.post(
+        "/api/checkin",
+        json={"code": people.new_code()},
+        headers={**KIOSK, "X-Kiosk-Device": name},
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+def scan(client, code, name="kiosque 2", address="192.0.2.10"):
+    return client.post(
+        "/api/checkin",
+        json={"code": code},
+        headers={**KIOSK, "X-Kiosk-Device": name},
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+def test_unknown_codes_are_limited_per_client_whatever_name_it_sends(client, ticker):
+    # Renaming the kiosk at every scan was a fresh allowance each time.
+    for n in range(10):
+        assert unknown(client, name=f"kiosque {n}").status_code == 404
+    limited = unknown(client, name="a new name")
     assert limited.status_code == 429
     assert limited.get_json()["status"] == "rate_limited"
-    other = {**KIOSK, "X-Kiosk-Device": "kiosque 3"}
-    assert (
-        client.post("/api/checkin", json={"code": guests["Dupont"]}, headers=other).status_code
-        == 200
-    )
+    assert limited.headers["Retry-After"] == "60"
+    ticker.advance(30)
+    assert unknown(client).headers["Retry-After"] == "30"
+    ticker.advance(30)  # the first ten have left the minute
+    assert unknown(client).status_code == 404
+
+
+def test_a_valid_code_is_checked_in_even_after_many_unknown_ones(client, guests):
+    for _ in range(12):
+        unknown(client)
+    assert unknown(client).status_code == 429
+    welcome = scan(client, guests["Dupont"])
+    assert (welcome.status_code, welcome.get_json()["status"]) == (200, "checked_in")
+    assert scan(client, guests["Dupont"]).get_json()["status"] == "already_checked_in"
+
+
+def test_one_clients_unknown_codes_do_not_limit_another(client, guests):
+    # Someone holding the kiosk secret, using a real kiosk's name from elsewhere.
+    for _ in range(20):
+        unknown(client, name="kiosque 2", address="198.51.100.7")
+    assert unknown(client, name="kiosque 2", address="198.51.100.7").status_code == 429
+    assert unknown(client, name="kiosque 2").status_code == 404
+    assert scan(client, guests["Hollande"], name="kiosque 2").status_code == 200
+
+
+def test_text_that_is_not_a_code_is_no_guess(client, guests):
+    # The QR codes of posters and Wi-Fi cards: « unreadable », never « wait ».
+    for n in range(20):
+        answer = scan(client, f"https://example.org/programme?page={n}")
+        assert (answer.status_code, answer.get_json()["status"]) == (400, "invalid")
+    assert unknown(client).status_code == 404
+
+
+def test_the_unknown_code_limit_keeps_one_entry_per_client(app, client):
+    for n in range(300):
+        unknown(client, name=f"kiosque {n}")
+    assert len(app.extensions["access"].unknown_codes) == 1
 
 
 def test_a_code_with_a_spreadsheet_s_apostrophe_checks_in_and_is_no_failure(client, guests):
@@ -173,7 +225,7 @@ def test_walk_in_created_checked_in_with_qr(client, app):
     assert (stats["expected"], stats["checked_in"], stats["walk_ins"]) == (0, 1, 1)
 
 
-def test_walk_in_matching_a_guest_is_409_and_creates_nothing(client, app, guests):
+def test_walk_in_matching_a_guest_is_409_names_no_one_and_creates_nothing(client, app, guests):
     before = dump(app, LOG)
     response = client.post(
         "/api/attendees",
@@ -181,8 +233,14 @@ def test_walk_in_matching_a_guest_is_409_and_creates_nothing(client, app, guests
         headers=KIOSK,
     )
     assert response.status_code == 409
-    assert response.get_json()["error"] == "existing"
-    assert "Camille Dupont est déjà inscrit·e" in response.get_json()["message"]
+    # The stored record's spelling and organisation stay with the desk.
+    assert response.get_json() == {
+        "status": 409,
+        "error": "existing",
+        "message": "Ce nom est déjà inscrit : présentez votre QR code, ou adressez-vous à "
+        "l’accueil.",
+    }
+    assert response.headers["Cache-Control"] == "no-store"
     assert dump(app, LOG) == before
 
 
@@ -351,3 +409,132 @@ def test_walk_in_refusals_read_as_sentences(client, lang, field, value, message)
     )
     assert response.status_code == 400
     assert response.get_json()["message"] == message
+
+
+def test_wrong_secrets_are_limited_per_address(client, guests, ticker):
+    wrong = {"Authorization": "Bearer not-the-secret"}
+    for _ in range(10):
+        assert client.post("/api/checkin", json={}, headers=wrong).status_code == 403
+    limited = client.post("/api/checkin", json={"code": guests["Dupont"]}, headers=KIOSK)
+    # refused right or wrong: the answer must not tell which guess works
+    assert limited.status_code == 429
+    assert limited.get_json()["error"] == "rate_limited"
+    assert limited.headers["Retry-After"] == "60"
+    assert client.get(f"/organiser?token={TOKEN}").status_code == 429
+    assert client.get(f"/kiosk?token={KIOSK_TOKEN}").status_code == 429
+    other = client.post(
+        "/api/checkin",
+        json={"code": guests["Dupont"]},
+        headers=KIOSK,
+        environ_base={"REMOTE_ADDR": "192.0.2.99"},
+    )
+    assert other.status_code == 200  # another address is not held up
+    ticker.advance(60)
+    assert client.get(f"/kiosk?token={KIOSK_TOKEN}").status_code == 302
+
+
+def test_wrong_links_and_login_forms_count_as_wrong_secrets(client):
+    page = client.get("/organiser").get_data(as_text=True)
+    csrf = page.split('name="csrf" value="')[1].split('"')[0]
+    for n in range(3):
+        assert client.get(f"/organiser?token=guess{n}").status_code == 403
+        assert client.get(f"/kiosk?token=guess{n}").status_code == 403
+    for n in range(4):
+        form = {"token": f"guess{n}", "csrf": csrf}
+        assert client.post("/organiser/login", data=form).status_code == 403
+    login = client.post("/organiser/login", data={"token": TOKEN, "csrf": csrf})
+    assert login.status_code == 429 and login.headers["Retry-After"] == "60"
+    assert "429" in login.get_data(as_text=True)
+
+
+def test_a_walk_ins_typed_function_raises_no_vip_alert(app, client):
+    client.get(f"/organiser?token={TOKEN}")
+    organiser = socketio.test_client(app, flask_test_client=client)
+    assert organiser.emit("watch_attendance", callback=True) == {"ok": True}
+    organiser.get_received()
+    walk_in = {
+        **DUPONT,
+        "civility": "M.",
+        "first_name": "Jean",
+        "last_name": "Imposteur",
+        "function": "Président de la République",
+    }
+    assert client.post("/api/attendees", json=walk_in, headers=KIOSK).status_code == 201
+    assert [m["name"] for m in organiser.get_received()] == []
+    [found] = client.get("/api/attendees?q=imposteur", headers=ORG).get_json()["attendees"]
+    assert found["vip"] is False
+
+
+def test_walk_ins_are_limited_per_kiosk(client, ticker):
+    def register(n, headers=KIOSK, address="192.0.2.10"):
+        person = {**DUPONT, "first_name": "Léa", "last_name": f"Martin {chr(97 + n)}"}
+        return client.post(
+            "/api/attendees", json=person, headers=headers, environ_base={"REMOTE_ADDR": address}
+        )
+
+    for n in range(9):
+        assert register(n).status_code == 201
+    # a name already registered counts too: the form is no way to test a list of names
+    assert register(0).status_code == 409
+    limited = register(10)
+    assert limited.status_code == 429
+    assert limited.get_json()["error"] == "rate_limited"
+    assert limited.headers["Retry-After"] == "300"
+    assert register(11, address="192.0.2.11").status_code == 201  # another kiosk
+    assert register(12, headers=ORG).status_code == 201  # organisers are not limited
+    ticker.advance(300)
+    assert register(13).status_code == 201
+
+
+def test_a_kiosk_link_in_an_organisers_browser_asks_before_switching(app, client):
+    client.get(f"/organiser?token={TOKEN}")
+    organiser_cookie = client.get_cookie("session").value
+    link = client.get(f"/kiosk?token={KIOSK_TOKEN}&device=Entrée%20Nord")
+    assert link.status_code == 302 and link.headers["Location"] == "/kiosk/switch"
+    asked = client.get("/kiosk/switch")
+    page = asked.get_data(as_text=True)
+    assert "Ce navigateur est connecté en tant qu’organisateur." in page
+    assert "« Entrée Nord »" in page and KIOSK_TOKEN not in page
+    assert client.get("/organiser/attendees").status_code == 200  # nothing changed yet
+    csrf = page.split('name="csrf" value="')[1].split('"')[0]
+    assert client.post("/kiosk/switch", data={}).status_code == 200  # no CSRF: asked again
+    assert client.get("/organiser/attendees").status_code == 200
+    switched = client.post("/kiosk/switch", data={"csrf": csrf})
+    assert switched.status_code == 302 and switched.headers["Location"] == "/kiosk"
+    assert "Entrée Nord" in client.get("/kiosk").get_data(as_text=True)
+    assert client.get("/organiser/attendees").status_code == 302  # no longer an organiser
+    assert client.get("/kiosk/switch").status_code == 302  # nothing left to ask
+    # the organiser session it replaced is over for any copy of its cookie, too
+    copy = app.test_client()
+    copy.set_cookie("session", organiser_cookie)
+    assert copy.get("/api/attendees?q=").status_code == 401
+
+
+def test_answers_naming_guests_are_not_stored_by_browsers(client, guests):
+    walk_in = client.post(
+        "/api/attendees", json={**DUPONT, "first_name": "Léa", "last_name": "Martin"}, headers=KIOSK
+    )
+    answers = [
+        client.post("/api/checkin", json={"code": guests["Dupont"]}, headers=KIOSK),
+        client.post("/api/checkin", json={"code": people.new_code()}, headers=KIOSK),
+        walk_in,
+        client.get(walk_in.get_json()["qr_url"]),
+        client.get("/api/attendees?q=dupont", headers=ORG),
+        client.get("/api/attendance", headers=ORG),
+    ]
+    client.get(f"/organiser?token={TOKEN}")
+    for path in (
+        "/organiser/attendees",
+        "/organiser/attendance.csv",
+        "/organiser/sign-in-sheet",
+        "/organiser/badges",
+        "/organiser",
+        "/kiosk",
+    ):
+        answers.append(client.get(path))
+    for response in answers:
+        assert response.status_code in (200, 201, 404), response.request.path
+        assert response.headers.getlist("Cache-Control") == ["no-store"], response.request.path
+    # what holds no one's data may still be cached as before
+    assert client.get("/qr/programme.svg").headers["Cache-Control"] == "public, max-age=300"
+    assert "no-store" not in client.get("/static/js/live.js").headers["Cache-Control"]

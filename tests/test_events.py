@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from kiosk import db as database
 from kiosk.push import tick
 from kiosk.web import socketio
@@ -142,3 +144,88 @@ def test_rooms_are_independent(tmp_path):
     assert client.get("/screen/b").status_code == 200
     programme = client.get("/programme").get_data(as_text=True)
     assert 'class="room">Room A<' in programme and 'class="room">Room B<' in programme
+
+
+def test_wrong_tokens_on_connecting_are_limited_like_any_other(app, ticker):
+    for n in range(10):
+        guess = socketio.test_client(app, auth={"token": f"guess {n}"})
+        assert guess.is_connected()  # connected, as anyone may watch, but with no rights
+        reply = guess.emit("command", {"room": ROOM, "action": "next"}, callback=True)
+        assert reply["status"] == 403
+    # even the right token is refused for a minute from that address
+    assert not socketio.test_client(app, auth={"token": TOKEN}).is_connected()
+    assert socketio.test_client(app).is_connected()  # watching needs no token
+    ticker.advance(60)
+    assert join(app, auth={"token": TOKEN}).is_connected()
+
+
+def organiser_browser(app):
+    """A browser logged in as organiser, and its page's CSRF token."""
+    client = app.test_client()
+    client.get(f"/organiser?token={TOKEN}")
+    page = client.get("/organiser").get_data(as_text=True)
+    return client, page.split('name="csrf-token" content="')[1].split('"')[0]
+
+
+def test_logout_drops_the_sessions_sockets(app):
+    browser, csrf = organiser_browser(app)
+    tablet = join(app, flask_client=browser)
+    other_browser, _csrf = organiser_browser(app)
+    other_tablet = join(app, flask_client=other_browser)
+    assert browser.post("/organiser/logout", data={"csrf": csrf}).status_code == 302
+    assert not tablet.is_connected()
+    assert other_tablet.is_connected()  # another organiser's session is not touched
+    reply = other_tablet.emit("command", {"room": ROOM, "action": "next"}, callback=True)
+    assert reply["ok"] is True
+
+
+def test_a_session_ended_after_connecting_commands_nothing(app):
+    from kiosk.auth import Grant
+
+    browser, _csrf = organiser_browser(app)
+    tablet = join(app, flask_client=browser)
+    access = app.extensions["access"]
+    [grant] = access.sockets.values()
+    assert isinstance(grant, Grant)
+    access.ended.add(grant.session)  # as a logout in another process would leave it
+    reply = tablet.emit("command", {"room": ROOM, "action": "next"}, callback=True)
+    assert reply["status"] == 403
+
+
+def test_opening_the_organiser_link_again_keeps_the_tablets_sockets(app):
+    browser, csrf = organiser_browser(app)
+    tablet = join(app, flask_client=browser)
+    browser.get(f"/organiser?token={TOKEN}")  # another tab, the same link
+    assert tablet.is_connected()
+    assert tablet.emit("command", {"room": ROOM, "action": "next"}, callback=True)["ok"]
+    browser.post("/organiser/logout", data={"csrf": csrf})
+    assert not tablet.is_connected()  # one logout still ends it all
+
+
+POLLING = "/socket.io/?EIO=4&transport=polling"
+
+
+def engine_io_packets(response) -> list[str]:
+    return response.get_data(as_text=True).split("\x1e")
+
+
+def test_a_sockets_engine_io_id_is_no_credential_for_another_browser(app):
+    # The organiser's tablet, polling (as browsers do before a websocket upgrade): its
+    # engine.io session id travels in every request's address.
+    browser, _csrf = organiser_browser(app)
+    [opened] = engine_io_packets(browser.get(POLLING))
+    sid = json.loads(opened[1:])["sid"]
+    url = f"{POLLING}&sid={sid}"
+    assert browser.post(url, data="40").status_code == 200
+    assert engine_io_packets(browser.get(url))[0].startswith("40")
+    command = '42{}["command",{{"room":"{}","action":"next","version":{}}}]'
+    # Someone else who learnt that id, with no cookie, or another organiser's.
+    stranger, _csrf = organiser_browser(app)
+    for thief in (app.test_client(), stranger):
+        assert thief.post(url, data=command.format(1, ROOM, 0)).status_code == 403
+        assert thief.get(url).status_code == 403
+    # The tablet itself goes on.
+    assert browser.post(url, data=command.format(2, ROOM, 0)).status_code == 200
+    [ack] = engine_io_packets(browser.get(url))
+    assert ack.startswith('432[{"ok":true')
+    assert browser.get(f"/api/rooms/{ROOM}/state").get_json()["version"] == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import resource
+import shutil
 import signal
 import socket
 import sqlite3
@@ -15,6 +16,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 import requests
 import socketio
 
@@ -364,3 +366,76 @@ def test_sigterm_finishes_the_request_in_flight_tells_screens_and_exits_0(server
     assert "Traceback" not in server.log.read_text()
     server.start()
     assert server.state()["version"] == 1
+
+
+def test_a_polling_organiser_sockets_id_is_refused_to_anyone_else(server: Server):
+    from .conftest import TOKEN
+
+    browser = requests.Session()  # its cookie goes with every request, as a browser's does
+    assert browser.get(f"{server.url}/organiser?token={TOKEN}", timeout=5).ok
+    tablet = socketio.Client(reconnection=False, http_session=browser)
+    tablet.connect(server.url, transports=["polling"])
+    try:
+        url = f"{server.url}/socket.io/?EIO=4&transport=polling&sid={tablet.eio.sid}"
+        stolen = '421["command",{"room":"lamartine","action":"next","version":0}]'
+        assert requests.post(url, data=stolen, timeout=5).status_code == 403
+        reply = tablet.call("command", {"room": "lamartine", "action": "next", "version": 0})
+        assert reply["ok"] is True
+        assert server.state()["version"] == 1
+    finally:
+        tablet.disconnect()
+
+
+def test_plain_http_sends_no_hsts_and_a_cookie_without_secure(server: Server):
+    from .conftest import TOKEN
+
+    response = requests.get(
+        f"{server.url}/organiser?token={TOKEN}", allow_redirects=False, timeout=5
+    )
+    assert "Secure" not in response.headers["Set-Cookie"]
+    assert "Strict-Transport-Security" not in response.headers
+
+
+@pytest.fixture
+def certificate(tmp_path):
+    """A self-signed certificate for 127.0.0.1, as the README tells organisers to make."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl makes the test's certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    return cert, key
+
+
+def test_over_https_the_session_cookie_is_secure_and_hsts_is_sent(tmp_path, certificate):
+    from .conftest import TOKEN, free_port
+
+    srv = Server(tmp_path / "tls.db", free_port(), None, tls=certificate).start()
+    try:
+        assert f"https://127.0.0.1:{srv.port}/programme" in srv.log.read_text()
+        response = requests.get(
+            f"{srv.url}/organiser?token={TOKEN}",
+            allow_redirects=False,
+            verify=srv.verify,
+            timeout=5,
+        )
+        assert response.status_code == 302
+        assert "; Secure" in response.headers["Set-Cookie"]
+        assert response.headers["Strict-Transport-Security"] == "max-age=86400"
+    finally:
+        srv.kill(signal.SIGTERM)
+
+
+def test_the_programme_qr_code_is_built_from_the_servers_own_address(server: Server):
+    # No --public-url: the address it listens on, never the Host header a client sends.
+    assert f"programme: http://127.0.0.1:{server.port}/programme" in server.log.read_text()
+    honest = requests.get(server.url + "/qr/programme.svg", timeout=5)
+    forged = requests.get(
+        server.url + "/qr/programme.svg", headers={"Host": "evil.example"}, timeout=5
+    )
+    assert forged.content == honest.content

@@ -54,7 +54,8 @@ def _attendee_json(attendee: people.Attendee, checked_in_at: str | None) -> dict
         "organisation": attendee.organisation,
         "function": attendee.function,
         "category": attendee.category,
-        "vip": attendee.vip,
+        # A walk-in typed their own function at the kiosk: not a VIP on their say-so.
+        "vip": attendee.vip and attendee.source != "walk-in",
         "source": attendee.source,
         "checked_in_at": checked_in_at,
     }

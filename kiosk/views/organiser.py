@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 
-from ..auth import ORGANISER, csrf_ok, csrf_token, log_in, session_is_organiser, token_is_organiser
+from ..auth import (
+    ORGANISER,
+    check_token,
+    csrf_ok,
+    csrf_token,
+    log_in,
+    log_out,
+    session_is_organiser,
+)
 from ..i18n import _
 from ..web import get_db, runtime
 
@@ -20,7 +28,7 @@ def tablet():
     """The tablet page; the organiser link (?token=…) logs the browser in once."""
     token = request.args.get("token")
     if token is not None:
-        if not token_is_organiser(token):
+        if check_token(token) != ORGANISER:
             return _login_page(_("This organiser link is not valid."), 403)
         log_in(ORGANISER)
         # Drop the secret from the address bar and history.
@@ -37,7 +45,7 @@ def login():
     """The login form: the organiser types the secret."""
     if not csrf_ok(request.form.get("csrf")):
         return _login_page(_("The form expired; please try again."), 403)
-    if not token_is_organiser(request.form.get("token", "").strip()):
+    if check_token(request.form.get("token", "").strip()) != ORGANISER:
         return _login_page(_("This organiser code is not valid."), 403)
     log_in(ORGANISER)
     return redirect(url_for("organiser.tablet"))
@@ -45,7 +53,7 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    """Forget this browser's organiser session."""
+    """End this browser's organiser session: on the server too, and its open sockets."""
     if csrf_ok(request.form.get("csrf")):
-        session.clear()
+        log_out()
     return redirect(url_for("organiser.tablet"))

@@ -6,7 +6,7 @@ import io
 
 import qrcode
 import qrcode.image.svg
-from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, render_template, url_for
 
 from ..i18n import select_locale
 from ..web import get_db, runtime
@@ -15,8 +15,10 @@ bp = Blueprint("public", __name__)
 
 
 def programme_url() -> str:
-    base = current_app.config["PUBLIC_URL"] or request.host_url
-    return base.rstrip("/") + url_for("public.programme")
+    # From the configuration only (`kiosk serve` sets it from --public-url or its own
+    # address), never from the request's Host header: whoever sends the request writes
+    # that, and the QR code it would go into is shown on every screen.
+    return current_app.config["PUBLIC_URL"].rstrip("/") + url_for("public.programme")
 
 
 @bp.get("/")
