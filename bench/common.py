@@ -126,13 +126,16 @@ def start_floor(db: Path, payload_bytes: int = 9000) -> Process:
 class Connection:
     """One keep-alive HTTP/1.1 connection on asyncio streams."""
 
-    def __init__(self, port: int):
+    def __init__(self, port: int, source: str = "127.0.0.1"):
         self.port = port
+        self.source = source  # the client's own address: any of loopback's 127.0.0.0/8
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
     async def open(self) -> Connection:
-        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        self.reader, self.writer = await asyncio.open_connection(
+            "127.0.0.1", self.port, local_addr=(self.source, 0)
+        )
         return self
 
     async def request(

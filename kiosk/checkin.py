@@ -201,7 +201,8 @@ def register_walk_in(db: Database, data: Any, kiosk: str, now: dt.datetime) -> R
         if existing:
             _log(db, now, kiosk, "walk_in_matched", existing[0].id)
             raise ExistingAttendee(existing[0])
-        row = people.record(fields, "walk-in", now)
+        # Never a VIP on its own say-so: the flag is for guests the organisers registered.
+        row = people.record(fields, "walk-in", now, vip=False)
         attendee_id = db["attendees"].insert(row).last_pk
         attendee = people.get(db, attendee_id)
         return _admit_known(db, attendee, kiosk, now, "walk_in")

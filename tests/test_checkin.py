@@ -199,6 +199,16 @@ def test_walk_in_is_created_checked_in_and_marked(db):
     assert log(db) == [("kiosque 1", "walk_in", result.attendee.id)]
 
 
+def test_a_walk_in_is_never_a_vip_on_its_own_say_so(db):
+    """Anyone may type « Président de la République » at the kiosk: the organisers'
+    VIP alert and the exports' VIP column are for guests they registered."""
+    walk_in = {**DUPONT, "first_name": "Jean", "last_name": "Imposteur"}
+    walk_in["function"] = "Président de la République"
+    result = checkin.register_walk_in(db, walk_in, "kiosque 1", at("09:05"))
+    assert result.attendee.vip is False
+    assert db.execute("SELECT vip FROM attendees WHERE last_name = 'Imposteur'").fetchone() == (0,)
+
+
 @pytest.mark.parametrize(
     ("first", "last"),
     [("Gregory", "Doucet"), ("GRÉGORY", "doucet"), ("Grégory", "Doucet"), ("Grégory", "DOUCET ")],
