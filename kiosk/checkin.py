@@ -31,6 +31,9 @@ CHECKED_IN = "checked_in"
 ALREADY = "already_checked_in"
 UNKNOWN = "unknown"
 MALFORMED = "malformed"
+# Text the camera or scanner read perfectly well, but no code of ours: a web address, a
+# Wi-Fi code, another event's ticket. The guest is told so, not that it was unreadable.
+NOT_A_TICKET = "not_a_ticket"
 
 
 class CheckinError(Refusal):
@@ -137,7 +140,7 @@ def check_in(db: Database, code: Any, kiosk: str, now: dt.datetime) -> Result:
     scanned = _scanned(code) if isinstance(code, str) else None
     if scanned is None or not people.CODE.match(scanned):
         _log(db, now, kiosk, MALFORMED, detail=repr(code)[:80])
-        return Result(MALFORMED)
+        return Result(NOT_A_TICKET if scanned and scanned.isprintable() else MALFORMED)
     code = scanned
     admitted = _admit(db, "code", code, kiosk, now, CHECKED_IN)
     if admitted is not None:

@@ -538,3 +538,25 @@ def test_answers_naming_guests_are_not_stored_by_browsers(client, guests):
     # what holds no one's data may still be cached as before
     assert client.get("/qr/programme.svg").headers["Cache-Control"] == "public, max-age=300"
     assert "no-store" not in client.get("/static/js/live.js").headers["Cache-Control"]
+
+
+@pytest.mark.parametrize(
+    ("scanned", "message"),
+    [
+        (
+            "https://www.citesunies.fr/agenda",
+            "Ce QR code n’est pas un billet de cet événement — adressez-vous à l’accueil",
+        ),
+        ("WIFI:S:Lamartine;T:WPA;P:secret;;", None),  # a venue's Wi-Fi code: read, no ticket
+        ("", "Code illisible — scannez à nouveau ou adressez-vous à l’accueil"),
+        ("\x00\x1b", "Code illisible — scannez à nouveau ou adressez-vous à l’accueil"),
+    ],
+)
+def test_a_qr_code_read_but_not_a_ticket_says_so(client, guests, scanned, message):
+    """« Code illisible » for a web address the camera read perfectly well was untrue."""
+    response = client.post("/api/checkin", json={"code": scanned}, headers=KIOSK)
+    assert response.status_code == 400
+    body = response.get_json()
+    assert body["status"] == "invalid"
+    not_a_ticket = "Ce QR code n’est pas un billet de cet événement — adressez-vous à l’accueil"
+    assert body["message"] == (message or not_a_ticket)

@@ -19,6 +19,10 @@ def greeting(result: checkin.Result) -> str:
         )
     if result.status == checkin.UNKNOWN:
         return gettext("Unknown code — please ask at the welcome desk")
+    if result.status == checkin.NOT_A_TICKET:
+        return gettext(
+            "This QR code is not a ticket for this event — please ask at the welcome desk"
+        )
     return gettext("Unreadable code — please scan again or ask at the welcome desk")
 
 

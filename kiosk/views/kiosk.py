@@ -127,7 +127,7 @@ def api_checkin():
     payload = request.get_json(force=True, silent=True)
     code = payload.get("code") if isinstance(payload, dict) else None
     result = checkin.check_in(get_db(), code, g.device, rt.clock.now())
-    if result.status == checkin.MALFORMED:
+    if result.status in (checkin.MALFORMED, checkin.NOT_A_TICKET):
         return json_response({**checkin_json(result), "status": "invalid"}, 400)
     if result.status == checkin.UNKNOWN:
         acc = access()
