@@ -70,6 +70,15 @@
     main.append(list);
   }
 
+  /* How a pause announces the block after it: a break (lunch) simply comes next, a
+     session resumes the day if one has already been held, and otherwise starts it. */
+  function announce(next) {
+    if (next.kind === "break") return t.next_at;
+    const start = Date.parse(next.planned_start || next.start);
+    const held = boot.blocks.some((b) => b.kind !== "break" && Date.parse(b.end) <= start);
+    return held ? t.resumes_at : t.starts_at;
+  }
+
   function renderPause(s) {
     const box = el("div", "pause");
     if (s.phase === "before") {
@@ -80,7 +89,7 @@
       box.append(el("p", "sub", t.day_over));
     } else {
       box.append(el("p", "big-word", s.session ? s.session.label : t.break));
-      if (s.next) box.append(nextLine(s.next, s.session ? t.next_at : t.resumes_at));
+      if (s.next) box.append(nextLine(s.next, announce(s.next)));
     }
     const delay = delayText(s.delay_minutes);
     if (delay && s.phase !== "after") box.append(el("p", "delay", delay));
