@@ -13,12 +13,12 @@
   let online = false;
   let shown = "";
 
+  /* A turn of the running order: its role on a line of its own above the name (a turn
+     without a speaker, « Débat avec la salle », shows its role as the name). */
   function person(node, who) {
-    if (who.role) {
-      const role = who.display_name ? fill(t.label_colon, { label: who.role }) : who.role;
-      node.append(el("span", "role", role));
-    }
+    if (who.role) node.append(el("span", "role", who.role));
     if (who.display_name) node.append(el("span", "name", who.display_name));
+    else node.classList.add("no-speaker");
     if (who.function) node.append(el("span", "function", who.function));
     return node;
   }
@@ -45,7 +45,12 @@
     const delay = delayText(s.delay_minutes);
     if (delay) head.append(el("span", "delay", delay));
     main.append(head);
-    if (block.title) main.append(el("h1", "title", `« ${block.title} »`));
+    if (block.title) {
+      const title = el("h1", "title", `« ${block.title} »`);
+      const length = block.title.length;
+      title.dataset.length = length <= 60 ? "short" : length <= 100 ? "medium" : "long";
+      main.append(title);
+    }
     for (const m of block.moderators) {
       const p = el("p", "moderator");
       p.append(el("span", "role", fill(t.label_colon, { label: m.role || t.moderator })));
@@ -54,7 +59,7 @@
       main.append(p);
     }
     if (!block.turns.length) return;
-    const list = el("ol", "order");
+    const list = el("ol", "order");  // in one or two columns: fitSession() decides
     block.turns.forEach((turn, i) => {
       const item = person(el("li", "turn"), turn);
       if (s.turn_index !== null) {
@@ -70,6 +75,15 @@
     main.append(list);
   }
 
+  /* How a pause announces the block after it: a break (lunch) simply comes next, a
+     session resumes the day if one has already been held, and otherwise starts it. */
+  function announce(next) {
+    if (next.kind === "break") return t.next_at;
+    const start = Date.parse(next.planned_start || next.start);
+    const held = boot.blocks.some((b) => b.kind !== "break" && Date.parse(b.end) <= start);
+    return held ? t.resumes_at : t.starts_at;
+  }
+
   function renderPause(s) {
     const box = el("div", "pause");
     if (s.phase === "before") {
@@ -80,36 +94,77 @@
       box.append(el("p", "sub", t.day_over));
     } else {
       box.append(el("p", "big-word", s.session ? s.session.label : t.break));
-      if (s.next) box.append(nextLine(s.next, s.session ? t.next_at : t.resumes_at));
+      if (s.next) box.append(nextLine(s.next, announce(s.next)));
     }
     const delay = delayText(s.delay_minutes);
     if (delay && s.phase !== "after") box.append(el("p", "delay", delay));
     main.append(box);
   }
 
-  /* The largest font size (in px, between 8 and max) at which box does not overflow.
-     A binary search: each try costs a layout, and a step-by-step shrink took a dozen. */
-  function largestFitting(box, max) {
-    const overflows = (size) => {
+  /* A hundredth of the height of the largest 16:9 box the window holds: --u in the CSS. */
+  const unit = () => Math.min(window.innerHeight, window.innerWidth * 0.5625) / 100;
+  const overflows = (box) => box.scrollHeight > box.clientHeight + 1;
+
+  /* The largest font size (px) between low and high at which box does not overflow, or
+     low if even that overflows. A binary search: each try costs a layout. */
+  function largestFitting(box, low, high) {
+    const fits = (size) => {
       box.style.fontSize = `${size}px`;
-      return box.scrollHeight > box.clientHeight + 1;
+      return !overflows(box);
     };
-    if (!overflows(max)) return max;
-    let low = 8;
-    let high = max;
+    if (fits(high)) return high;
+    if (!fits(low)) return low;
     for (let i = 0; i < 7; i++) {
       const middle = (low + high) / 2;
-      if (overflows(middle)) high = middle;
-      else low = middle;
+      if (fits(middle)) low = middle;
+      else high = middle;
     }
     box.style.fontSize = `${low}px`;
     return low;
   }
 
-  /* Shrink the message, then the main area, until nothing overflows. */
+  /* A session: the size of a speaker's name, between 3.75u (40 px at 1080p, the smallest
+     that reads from the back of the room) and 5.2u. The running order takes two columns
+     from three turns on (the width is there, the height is not). Functions are shortened
+     (three lines, then two, then one) before the names go below 4u. Only if nothing
+     fits at the floor is the other number of columns tried, and then smaller type,
+     rather than cutting the running order. */
+  function fitSession(u) {
+    const floor = 3.75 * u;
+    const list = main.querySelector(".order");
+    const turns = list.children.length;
+    let best = null;
+    for (const two of turns >= 3 ? [true, false] : [false, true]) {
+      list.classList.toggle("two-columns", two);
+      for (const level of ["0", "1", "2"]) {
+        main.dataset.compact = level;
+        const size = largestFitting(main, floor, 5.2 * u);
+        if (overflows(main)) continue;
+        if (size >= 4 * u) return;
+        if (!best || size > best.size) best = { two, level, size };
+      }
+      if (best) break;
+    }
+    if (best) {
+      list.classList.toggle("two-columns", best.two);
+      main.dataset.compact = best.level;
+      main.style.fontSize = `${best.size}px`;
+    } else {
+      list.classList.toggle("two-columns", turns >= 3);
+      largestFitting(main, 8, floor);
+    }
+  }
+
+  /* The message first takes its band (its type shrinks to fit there), then the main
+     area takes what is left. */
   function fit() {
-    if (!messageBox.hidden) largestFitting(messageBox, window.innerHeight * 0.046);
-    largestFitting(main, Math.min(window.innerHeight * 0.06, window.innerWidth * 0.04));
+    const u = unit();
+    if (!messageBox.hidden) largestFitting(messageBox, 2.6 * u, 4.2 * u);
+    if (main.dataset.phase === "session" && main.querySelector(".order")) fitSession(u);
+    else {
+      delete main.dataset.compact;
+      largestFitting(main, 8, 6 * u);
+    }
   }
 
   function render(s) {
