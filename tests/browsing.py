@@ -27,8 +27,10 @@ ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-# What Chromium logs while the server is down: each failed socket.io request or upgrade.
-SERVER_DOWN = r"ERR_CONNECTION_REFUSED|ERR_EMPTY_RESPONSE|WebSocket connection to .* failed"
+# What Chromium logs while the server is down: each socket.io request or upgrade that
+# failed at the network level (refused, reset, cut short: which one depends on where the
+# request was when the server died), never an HTTP status or a script's error.
+SERVER_DOWN = r"Failed to load resource: net::ERR_[A-Z_]+ |WebSocket connection to .* failed"
 
 
 def launch(playwright, *extra: str):
