@@ -250,7 +250,9 @@ def serve(
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
         raise click.ClickException(f"cannot lock {db_path}.lock: {exc.strerror}") from None
-    programme_base = public_url(public_url_option, host, port, scheme)
+    # Every link printed below, and the programme's QR code, start with the address the
+    # venue's tablets, screens and phones reach this server at.
+    base = public_url(public_url_option, host, port, scheme)
     try:
         app = create_app(
             {
@@ -258,7 +260,7 @@ def serve(
                 "SCHEDULE": schedule,
                 "CLOCK": clock,
                 "ASYNC_MODE": "gevent",
-                "PUBLIC_URL": programme_base,
+                "PUBLIC_URL": base,
                 "HTTPS": bool(tls),
                 "WAL_AUTOCHECKPOINT": AUTOCHECKPOINT_SAFETY_NET,
             }
@@ -269,12 +271,12 @@ def serve(
     # The two links below carry the secrets in full, on purpose: they are how the
     # tablets log in. Nothing else the server prints shows a secret.
     click.echo(f"kiosk: {schedule.event.title}")
-    click.echo(f"  screens:   {scheme}://localhost:{port}/screen/{schedule.rooms[0].id}")
-    click.echo(f"  programme: {programme_base}/programme")
-    click.echo(f"  organiser: {organiser_link(host, port, rt.organiser_token, scheme)}")
-    click.echo(
-        f"  kiosk:     {scheme}://localhost:{port}/kiosk?token={rt.kiosk_token}&device=kiosque%201"
-    )
+    click.echo(f"  screens:   {base}/screen/{schedule.rooms[0].id}")
+    click.echo(f"  programme: {base}/programme")
+    click.echo(f"  organiser: {base}/organiser?token={rt.organiser_token}")
+    click.echo(f"  kiosk:     {base}/kiosk?token={rt.kiosk_token}&device=kiosque%201")
+    if host in WILDCARDS:
+        click.echo(f"  (on this machine itself: {scheme}://localhost:{port})")
     if clock:
         click.echo(f"  simulated clock from {clock.start:%Y-%m-%d %H:%M} at ×{speed:g}")
     sys.stdout.flush()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import resource
 import shutil
@@ -439,3 +440,42 @@ def test_the_programme_qr_code_is_built_from_the_servers_own_address(server: Ser
         server.url + "/qr/programme.svg", headers={"Host": "evil.example"}, timeout=5
     )
     assert forged.content == honest.content
+
+
+def test_serving_on_every_interface_prints_links_the_venue_network_can_open(tmp_path):
+    """`kiosk serve` listens on 0.0.0.0 by default but printed localhost links, which no
+    tablet can open: the links carry the address the machine's network route leaves from."""
+    from kiosk.cli import own_address
+
+    from .conftest import KIOSK_COMMAND, TOKEN, free_port
+
+    address = own_address("0.0.0.0")
+    if address == "localhost":
+        pytest.skip("this machine has no network interface besides loopback")
+    port = free_port()
+    log = tmp_path / "serve.log"
+    env = {**os.environ, "KIOSK_ORGANISER_TOKEN": TOKEN, "PYTHONUNBUFFERED": "1"}
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [*KIOSK_COMMAND, "serve", "--host", "0.0.0.0", "--port", str(port), "--db",
+             str(tmp_path / "kiosk.db")],
+            stdout=out, stderr=subprocess.STDOUT, env=env, cwd=tmp_path,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while "kiosk:     " not in log.read_text() and time.monotonic() < deadline:
+            assert proc.poll() is None, log.read_text()
+            time.sleep(0.05)  # polling for the banner, not waiting for an outcome
+        printed = log.read_text()
+        base = f"http://{address}:{port}"
+        for line in (
+            f"screens:   {base}/screen/lamartine",
+            f"programme: {base}/programme",
+            f"organiser: {base}/organiser?token={TOKEN}",
+            f"kiosk:     {base}/kiosk?token=",
+        ):
+            assert line in printed, printed
+        assert f"localhost:{port}" in printed  # and the address on this machine itself
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=15)
