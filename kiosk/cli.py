@@ -194,8 +194,25 @@ def check(file: str | None) -> None:
     default=None,
     help="TLS private key (PEM) matching --certfile.",
 )
+@click.option(
+    "--idle-timeout",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(min=1),
+    metavar="SECONDS",
+    help="Close a connection that sends nothing for this long (screens ping every 4 s).",
+)
 def serve(
-    host, port, db_path, schedule_path, clock_start, speed, public_url_option, certfile, keyfile
+    host,
+    port,
+    db_path,
+    schedule_path,
+    clock_start,
+    speed,
+    public_url_option,
+    certfile,
+    keyfile,
+    idle_timeout,
 ) -> None:
     """Serve the screens, tablet and programme (gevent: one process, many websockets).
 
@@ -283,7 +300,7 @@ def serve(
     socketio.start_background_task(run_ticker, rt, app.logger)
     socketio.start_background_task(run_checkpoints, db_path)
     try:
-        serve_app(app, host, port, **tls)
+        serve_app(app, host, port, idle_timeout=idle_timeout, **tls)
     except OSError as exc:  # the port is taken, or the address is not this machine's
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     finally:

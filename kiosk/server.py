@@ -110,11 +110,31 @@ def tune_garbage_collector() -> None:
 
 # Seconds a stopping server gives the requests in flight to finish.
 DRAIN_SECONDS = 5
+# Seconds a connection may send nothing before it is closed. Screens, tablets and phones
+# answer the server's ping every 4 s (Socket.IO), so only dead or hostile clients reach it.
+IDLE_TIMEOUT = 60.0
+
+
+_REQUEST_TIMEOUT = b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-length: 0\r\n\r\n"
 
 
 class _Handler(pywsgi.WSGIHandler):
     """gevent's handler, counting the requests being answered: a stopping server waits
     for those, not for keep-alive connections idling until their next request."""
+
+    def handle(self):
+        # Without a timeout, a client that opens connections and sends nothing, or a byte
+        # now and then (slowloris), holds a socket and a greenlet each for good. gevent
+        # applies it to each read and write of this socket, websockets included.
+        self.socket.settimeout(self.server.idle_timeout)
+        return super().handle()
+
+    def _handle_client_error(self, ex):
+        # The idle timeout ran out in the middle of a request's head: an expected end for
+        # a slow client, answered 408 and closed, without gevent's traceback on stderr.
+        if isinstance(ex, TimeoutError):
+            return ("408", _REQUEST_TIMEOUT)
+        return super()._handle_client_error(ex)
 
     def handle_one_response(self):
         server = self.server
@@ -132,8 +152,9 @@ class _Handler(pywsgi.WSGIHandler):
 class _Server(pywsgi.WSGIServer):
     handler_class = _Handler
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, idle_timeout: float = IDLE_TIMEOUT, **kwargs):
         super().__init__(*args, **kwargs)
+        self.idle_timeout = idle_timeout
         self.in_flight = 0
         self.stopping = False
         self.drained = Event()
@@ -164,14 +185,19 @@ def stop(server: _Server, app, stopped: Event, drain: float = DRAIN_SECONDS) -> 
 
 
 def serve(
-    app, host: str, port: int, certfile: str | None = None, keyfile: str | None = None
+    app,
+    host: str,
+    port: int,
+    certfile: str | None = None,
+    keyfile: str | None = None,
+    idle_timeout: float = IDLE_TIMEOUT,
 ) -> None:
     """Serve the app until SIGTERM or SIGINT, then stop() (the socketio extension must use
     async_mode gevent)."""
     raise_open_files_limit()
     tune_garbage_collector()
     tls = {"certfile": certfile, "keyfile": keyfile} if certfile else {}
-    server = _Server(listener(host, port), app, log=None, **tls)
+    server = _Server(listener(host, port), app, log=None, idle_timeout=idle_timeout, **tls)
     stopped = Event()
     handlers = [  # kept: a signal handler lives as long as its watcher
         gevent.signal_handler(signum, stop, server, app, stopped)

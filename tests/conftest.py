@@ -123,8 +123,10 @@ class Server:
         clock: str | None,
         speed: float = 1.0,
         tls: tuple[Path, Path] | None = None,
+        extra: list[str] | None = None,
     ):
         self.db, self.port, self.clock, self.speed, self.tls = db, port, clock, speed, tls
+        self.extra = extra or []  # more options for `kiosk serve`
         self.url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
         # A self-signed certificate is its own authority.
         self.verify = str(tls[0]) if tls else True
@@ -144,6 +146,7 @@ class Server:
         ]
         if self.clock:
             cmd += ["--clock", self.clock, "--speed", str(self.speed)]
+        cmd += self.extra
         if self.tls:
             cmd += ["--certfile", str(self.tls[0]), "--keyfile", str(self.tls[1])]
         env = dict(

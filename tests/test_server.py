@@ -479,3 +479,32 @@ def test_serving_on_every_interface_prints_links_the_venue_network_can_open(tmp_
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=15)
+
+
+def test_idle_and_slow_connections_are_closed_but_screens_stay(tmp_path):
+    """A client that opens connections and sends nothing, or a byte now and then
+    (slowloris), held a socket and a greenlet each for good. With a 10 s idle timeout the
+    server closes them; a screen's websocket, which answers a ping every 4 s, stays."""
+    srv = Server(tmp_path / "kiosk.db", free_port(), None, extra=["--idle-timeout", "10"]).start()
+    screen = socketio.Client(reconnection=False)
+    dropped = threading.Event()
+    screen.on("disconnect", lambda *args: dropped.set())
+    try:
+        screen.connect(srv.url, transports=["websocket"])
+        idle = socket.create_connection(("127.0.0.1", srv.port))
+        slow = socket.create_connection(("127.0.0.1", srv.port))
+        slow.sendall(b"GET /api/schedule HTTP/1.1\r\nHost: x\r\n")  # never finished
+        for conn in (idle, slow):
+            conn.settimeout(30)
+            answer = b""
+            while chunk := conn.recv(1024):  # until the server closes the connection
+                answer += chunk
+            # Closed, at most with a 4xx for the request that never ended.
+            assert answer == b"" or re.match(rb"HTTP/1\.1 4\d\d ", answer), answer
+        # Long past the idle timeout, the screen is still connected and answered.
+        assert not dropped.wait(12)
+        assert screen.call("join", {"room": "lamartine"}, timeout=5) == {"ok": True}
+        assert "Traceback" not in srv.log.read_text()
+    finally:
+        screen.disconnect()
+        srv.kill(signal.SIGTERM)
