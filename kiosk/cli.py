@@ -43,6 +43,20 @@ def language() -> str:
     return "fr"
 
 
+def _(message: str, /, **params) -> str:
+    """`message` in the command's language (see language()), placeholders filled."""
+    from .i18n import translator
+
+    return translator(language())(message, **params)
+
+
+def ngettext(singular: str, plural: str, n: int, /, **params) -> str:
+    """The singular or plural of `message` for `n`, in the command's language."""
+    from .i18n import plural_translator
+
+    return plural_translator(language())(singular, plural, n, **params)
+
+
 # Where a secret given in the environment comes from, to name it when it is refused.
 SECRET_VARIABLES = {
     "organiser_token": "KIOSK_ORGANISER_TOKEN",
@@ -56,10 +70,15 @@ def refused_secret(exc) -> click.ClickException:
 
     name = SECRET_VARIABLES.get(exc.key, exc.key)
     return click.ClickException(
-        f"{name} is too short to be unguessable: a secret needs at least {MIN_SECRET_BITS} "
-        "bits, that is 22 URL-safe base64 characters or 32 hexadecimal digits "
-        "(python3 -c 'import secrets; print(secrets.token_urlsafe(32))' makes one). "
-        f"Unset {name} to have one generated and kept in the database."
+        _(
+            "%(name)s is too short to be unguessable: a secret needs at least %(bits)d "
+            "bits, that is 22 URL-safe base64 characters or 32 hexadecimal digits "
+            "(%(command)s makes one). "
+            "Unset %(name)s to have one generated and kept in the database.",
+            name=name,
+            bits=MIN_SECRET_BITS,
+            command="python3 -c 'import secrets; print(secrets.token_urlsafe(32))'",
+        )
     )
 
 
@@ -144,13 +163,20 @@ def check(file: str | None) -> None:
         schedule = load(file)
     except ScheduleError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"OK: {schedule.event.title}")
+    click.echo(_("OK: %(title)s", title=schedule.event.title))
     for room in schedule.rooms:
         blocks = schedule.blocks_in(room.id)
         turns = sum(len(b.turns) for b in blocks)
         click.echo(
-            f"  {room.name} ({room.id}): {len(blocks)} blocks, {turns} turns, "
-            f"{blocks[0].start:%H:%M}–{blocks[-1].end:%H:%M}"
+            _(
+                "  %(room)s (%(id)s): %(blocks)s, %(turns)s, %(start)s–%(end)s",
+                room=room.name,
+                id=room.id,
+                blocks=ngettext("%(n)d block", "%(n)d blocks", len(blocks), n=len(blocks)),
+                turns=ngettext("%(n)d turn", "%(n)d turns", turns, n=turns),
+                start=f"{blocks[0].start:%H:%M}",
+                end=f"{blocks[-1].end:%H:%M}",
+            )
         )
 
 
@@ -266,7 +292,9 @@ def serve(
     except AlreadyServing as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
-        raise click.ClickException(f"cannot lock {db_path}.lock: {exc.strerror}") from None
+        raise click.ClickException(
+            _("cannot lock %(file)s: %(reason)s", file=f"{db_path}.lock", reason=exc.strerror)
+        ) from None
     # Every link printed below, and the programme's QR code, start with the address the
     # venue's tablets, screens and phones reach this server at.
     base = public_url(public_url_option, host, port, scheme)
@@ -287,22 +315,36 @@ def serve(
     rt = app.extensions["kiosk"]
     # The two links below carry the secrets in full, on purpose: they are how the
     # tablets log in. Nothing else the server prints shows a secret.
-    click.echo(f"kiosk: {schedule.event.title}")
-    click.echo(f"  screens:   {base}/screen/{schedule.rooms[0].id}")
-    click.echo(f"  programme: {base}/programme")
-    click.echo(f"  organiser: {base}/organiser?token={rt.organiser_token}")
-    click.echo(f"  kiosk:     {base}/kiosk?token={rt.kiosk_token}&device=kiosque%201")
+    click.echo(_("kiosk: %(title)s", title=schedule.event.title))
+    click.echo(_("  screens:   %(url)s", url=f"{base}/screen/{schedule.rooms[0].id}"))
+    click.echo(_("  programme: %(url)s", url=f"{base}/programme"))
+    click.echo(_("  organiser: %(url)s", url=f"{base}/organiser?token={rt.organiser_token}"))
+    click.echo(
+        _("  kiosk:     %(url)s", url=f"{base}/kiosk?token={rt.kiosk_token}&device=kiosque%201")
+    )
     if host in WILDCARDS:
-        click.echo(f"  (on this machine itself: {scheme}://localhost:{port})")
+        click.echo(_("  (on this machine itself: %(url)s)", url=f"{scheme}://localhost:{port}"))
     if clock:
-        click.echo(f"  simulated clock from {clock.start:%Y-%m-%d %H:%M} at ×{speed:g}")
+        click.echo(
+            _(
+                "  simulated clock from %(start)s at ×%(speed)s",
+                start=f"{clock.start:%Y-%m-%d %H:%M}",
+                speed=f"{speed:g}",
+            )
+        )
     sys.stdout.flush()
     socketio.start_background_task(run_ticker, rt, app.logger)
     socketio.start_background_task(run_checkpoints, db_path)
     try:
         serve_app(app, host, port, idle_timeout=idle_timeout, **tls)
     except OSError as exc:  # the port is taken, or the address is not this machine's
-        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        raise click.ClickException(
+            _(
+                "cannot listen on %(address)s: %(reason)s",
+                address=f"{host}:{port}",
+                reason=exc.strerror,
+            )
+        ) from None
     finally:
         lock.close()
 
@@ -397,7 +439,23 @@ def import_command(file, db_path) -> None:
             report = import_csv(db, raw, dt.datetime.now(dt.UTC), progress=bar.update)
     except CsvError as exc:
         raise click.ClickException(f"{file}: {exc.report(limit=50)}") from None
-    click.echo(f"{report.created} attendees imported, {report.already_present} already present.")
+    click.echo(
+        _(
+            "%(imported)s, %(present)s.",
+            imported=ngettext(
+                "%(n)d attendee imported",
+                "%(n)d attendees imported",
+                report.created,
+                n=report.created,
+            ),
+            present=ngettext(
+                "%(n)d already present",
+                "%(n)d already present",
+                report.already_present,
+                n=report.already_present,
+            ),
+        )
+    )
 
 
 @attendees.command("export")
@@ -416,7 +474,16 @@ def export_command(file, db_path, schedule_path) -> None:
 
     text = export_all(_open_db(db_path), _event_tz(schedule_path), translator(language()))
     Path(file).write_text(text, encoding="utf-8", newline="")
-    click.echo(f"{text.count(chr(10)) - 1} attendees written to {file}.")
+    count = text.count(chr(10)) - 1
+    click.echo(
+        ngettext(
+            "%(n)d attendee written to %(file)s.",
+            "%(n)d attendees written to %(file)s.",
+            count,
+            n=count,
+            file=file,
+        )
+    )
 
 
 @attendees.command("qr")
@@ -435,7 +502,15 @@ def qr_command(directory, db_path) -> None:
     total = db.execute("SELECT COUNT(*) FROM attendees").fetchone()[0]
     with click.progressbar(length=total, label="QR", file=sys.stderr) as bar:
         count = write_qr_codes(db, Path(directory), progress=bar.update)
-    click.echo(f"{count} QR codes written to {directory}.")
+    click.echo(
+        ngettext(
+            "%(n)d QR code written to %(directory)s.",
+            "%(n)d QR codes written to %(directory)s.",
+            count,
+            n=count,
+            directory=directory,
+        )
+    )
 
 
 @attendees.command("purge")
@@ -451,9 +526,16 @@ def purge_command(db_path, yes) -> None:
     from .checkin import purge
 
     if not yes:
-        click.confirm("Delete every attendee's personal data for good?", abort=True)
+        click.confirm(_("Delete every attendee's personal data for good?"), abort=True)
     count = purge(_open_db(db_path), dt.datetime.now(dt.UTC))
-    click.echo(f"{count} attendees deleted; anonymous counts kept.")
+    click.echo(
+        ngettext(
+            "%(n)d attendee deleted; anonymous counts kept.",
+            "%(n)d attendees deleted; anonymous counts kept.",
+            count,
+            n=count,
+        )
+    )
 
 
 def main() -> None:

@@ -82,6 +82,17 @@ def translator(language: str) -> Callable[..., str]:
     return translate
 
 
+def plural_translator(language: str) -> Callable[..., str]:
+    """ngettext in one given language, where there is no request (the CLI's counts)."""
+    catalog = _catalog(language if language in LANGUAGES else "fr")
+
+    def translate(singular: str, plural: str, n: int, /, **params: Any) -> str:
+        text = catalog.ngettext(singular, plural, n)
+        return text % params if params else text
+
+    return translate
+
+
 def ngettext(singular: str, plural: str, n: int, **params: Any) -> str:
     """For Jinja's i18n extension (the catalogs hold no plural forms yet)."""
     text = _catalog().ngettext(singular, plural, n)

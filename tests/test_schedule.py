@@ -8,6 +8,9 @@ import pytest
 
 from kiosk.schedule import ScheduleError, parse
 
+# The command's words are asserted in English (French is the default: test_cli_language).
+pytestmark = pytest.mark.usefixtures("cli_in_english")
+
 
 def test_bundled_colloque_header(schedule):
     e = schedule.event

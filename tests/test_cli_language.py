@@ -1,0 +1,75 @@
+"""The `kiosk` command speaks French, as the pages do, unless the locale is English."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from kiosk.cli import cli
+
+from .test_attendees import office_file
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+@pytest.fixture
+def english(monkeypatch):
+    monkeypatch.setenv("KIOSK_LANG", "en")
+
+
+@pytest.mark.usefixtures("no_language_set")
+def test_check_summarises_in_french_when_no_language_is_set(runner):
+    result = runner.invoke(cli, ["check"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("OK : La Diplomatie des territoires")
+    assert "Salle Lamartine (lamartine) : 7 blocs, 21 interventions, 08:30–17:15" in result.output
+
+
+@pytest.mark.usefixtures("english")
+def test_check_summarises_in_english_when_the_locale_says_so(runner):
+    result = runner.invoke(cli, ["check"])
+    assert result.output.startswith("OK: La Diplomatie des territoires")
+    assert "Salle Lamartine (lamartine): 7 blocks, 21 turns, 08:30–17:15" in result.output
+
+
+@pytest.mark.parametrize("variable", ["LC_ALL", "LC_MESSAGES", "LANG"])
+def test_an_english_locale_makes_it_english(runner, no_language_set, monkeypatch, variable):
+    monkeypatch.setenv(variable, "en_GB.UTF-8")
+    assert "7 blocks, 21 turns" in runner.invoke(cli, ["check"]).output
+
+
+@pytest.mark.usefixtures("no_language_set")
+def test_import_export_qr_and_purge_report_in_french(runner, tmp_path):
+    source = tmp_path / "inscrits.csv"
+    source.write_bytes(office_file(3))
+    db = str(tmp_path / "k.db")
+    result = runner.invoke(cli, ["attendees", "import", str(source), "--db", db])
+    assert result.exit_code == 0, result.output
+    assert "3 participants importés, 0 déjà présent." in result.output
+    again = runner.invoke(cli, ["attendees", "import", str(source), "--db", db])
+    assert "0 participant importé, 3 déjà présents." in again.output
+    out = tmp_path / "liste.csv"
+    exported = runner.invoke(cli, ["attendees", "export", str(out), "--db", db])
+    assert f"3 participants écrits dans {out}." in exported.output
+    qr = runner.invoke(cli, ["attendees", "qr", str(tmp_path / "qr"), "--db", db])
+    assert f"3 codes QR écrits dans {tmp_path / 'qr'}." in qr.output
+    refused = runner.invoke(cli, ["attendees", "purge", "--db", db], input="n\n")
+    assert "Supprimer pour de bon les données personnelles de tous les participants ?" in (
+        refused.output
+    )
+    purged = runner.invoke(cli, ["attendees", "purge", "--yes", "--db", db])
+    assert "3 participants supprimés ; comptes anonymes conservés." in purged.output
+
+
+@pytest.mark.usefixtures("english")
+def test_import_reports_in_english_when_the_locale_says_so(runner, tmp_path):
+    source = tmp_path / "inscrits.csv"
+    source.write_bytes(office_file(1))
+    db = str(tmp_path / "k.db")
+    result = runner.invoke(cli, ["attendees", "import", str(source), "--db", db])
+    assert "1 attendee imported, 0 already present." in result.output
+    purged = runner.invoke(cli, ["attendees", "purge", "--yes", "--db", db])
+    assert "1 attendee deleted; anonymous counts kept." in purged.output
