@@ -57,6 +57,14 @@ def ngettext(singular: str, plural: str, n: int, /, **params) -> str:
     return plural_translator(language())(singular, plural, n, **params)
 
 
+def told(exc) -> str:
+    """A domain error (errors.Explained, or anything with describe()) in the command's
+    language; the domain keeps its messages untranslated."""
+    from .i18n import translator
+
+    return exc.describe(translator(language()))
+
+
 # Where a secret given in the environment comes from, to name it when it is refused.
 SECRET_VARIABLES = {
     "organiser_token": "KIOSK_ORGANISER_TOKEN",
@@ -162,7 +170,7 @@ def check(file: str | None) -> None:
     try:
         schedule = load(file)
     except ScheduleError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(told(exc)) from None
     click.echo(_("OK: %(title)s", title=schedule.event.title))
     for room in schedule.rooms:
         blocks = schedule.blocks_in(room.id)
@@ -267,7 +275,7 @@ def serve(
     try:
         schedule = load(schedule_path)
     except ScheduleError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(told(exc)) from None
     if speed <= 0:
         raise click.BadParameter("must be positive", param_hint="--speed")
     if speed != 1 and not clock_start:
@@ -381,7 +389,7 @@ def _event_tz(schedule_path: str | None):
     try:
         return load(schedule_path).event.tz
     except ScheduleError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(told(exc)) from None
 
 
 @cli.command("kiosk-link")

@@ -7,6 +7,7 @@ from click.testing import CliRunner
 
 from kiosk.cli import cli
 
+from .conftest import run_kiosk
 from .test_attendees import office_file
 
 
@@ -73,3 +74,35 @@ def test_import_reports_in_english_when_the_locale_says_so(runner, tmp_path):
     assert "1 attendee imported, 0 already present." in result.output
     purged = runner.invoke(cli, ["attendees", "purge", "--yes", "--db", db])
     assert "1 attendee deleted; anonymous counts kept." in purged.output
+
+
+def bad_timetable(tmp_path):
+    from .test_schedule import GOOD
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(GOOD.replace('end: "10:00"', 'end: "08:00"', 1), encoding="utf-8")
+    return bad
+
+
+@pytest.mark.usefixtures("no_language_set")
+def test_check_tells_a_timetable_problem_in_french_when_no_language_is_set(tmp_path):
+    bad = bad_timetable(tmp_path)
+    result = run_kiosk("check", str(bad), lang=None)
+    assert result.returncode == 1
+    assert (
+        f"{bad}, ligne 9 : bloc « one » : la fin (end) 08:00 n’est pas après le début (start) 09:00"
+        in result.stderr
+    )
+
+
+def test_check_tells_a_timetable_problem_in_english_when_the_locale_says_so(tmp_path):
+    bad = bad_timetable(tmp_path)
+    result = run_kiosk("check", str(bad), lang="en")
+    assert f"{bad}, line 9: block 'one': end 08:00 is not after start 09:00" in result.stderr
+
+
+@pytest.mark.usefixtures("no_language_set")
+def test_serve_tells_a_missing_timetable_in_french(tmp_path):
+    result = run_kiosk("serve", "--schedule", str(tmp_path / "nope.yaml"), lang=None)
+    assert result.returncode == 1
+    assert f"{tmp_path / 'nope.yaml'} : fichier introuvable" in result.stderr
