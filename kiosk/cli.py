@@ -446,7 +446,10 @@ def import_command(file, db_path) -> None:
         with click.progressbar(length=lines, label="Import", file=sys.stderr) as bar:
             report = import_csv(db, raw, dt.datetime.now(dt.UTC), progress=bar.update)
     except CsvError as exc:
-        raise click.ClickException(f"{file}: {exc.report(limit=50)}") from None
+        from .i18n import translator
+
+        report = exc.report(limit=50, gettext=translator(language()))
+        raise click.ClickException(_("%(file)s: %(problem)s", file=file, problem=report)) from None
     click.echo(
         _(
             "%(imported)s, %(present)s.",

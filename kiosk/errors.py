@@ -18,7 +18,7 @@ def N_(text: str) -> str:
     return text
 
 
-def _as_written(message: str, **params: Any) -> str:
+def as_written(message: str, **params: Any) -> str:
     """The identity gettext: a message in English, as it is written in the source."""
     return message % params if params else message
 
@@ -44,7 +44,7 @@ class Message:
         return gettext(self.template, **params)
 
     def __str__(self) -> str:
-        return self.describe(_as_written)
+        return self.describe(as_written)
 
     def __repr__(self) -> str:
         return f"Message({self.template!r}, {self.params!r})"

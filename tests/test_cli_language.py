@@ -106,3 +106,39 @@ def test_serve_tells_a_missing_timetable_in_french(tmp_path):
     result = run_kiosk("serve", "--schedule", str(tmp_path / "nope.yaml"), lang=None)
     assert result.returncode == 1
     assert f"{tmp_path / 'nope.yaml'} : fichier introuvable" in result.stderr
+
+
+BAD_CSV = "Civilité;Prénom;Nom;VIP\nMme;Camille;Dou<cet;oui\nM.;;Fabre;peut-être\n"
+
+
+@pytest.mark.usefixtures("no_language_set")
+def test_import_tells_the_problems_of_a_file_in_french_when_no_language_is_set(tmp_path):
+    bad = tmp_path / "inscrits.csv"
+    bad.write_text(BAD_CSV, encoding="utf-8")
+    result = run_kiosk("attendees", "import", str(bad), "--db", str(tmp_path / "k.db"), lang=None)
+    assert result.returncode == 1
+    assert f"{bad} : 3 problèmes, rien n’a été importé :\n" in result.stderr
+    assert (
+        "  ligne 2, Nom 'Dou<cet' : contient un caractère non autorisé : < "
+        "(valeurs acceptées : lettres, chiffres, espaces et - ' ’ .)\n"
+    ) in result.stderr
+    assert "  ligne 3, Prénom '' : est obligatoire\n" in result.stderr
+    assert "  ligne 3, VIP 'peut-être' : n’est pas oui/non (valeurs acceptées : oui, non" in (
+        result.stderr
+    )
+
+
+@pytest.mark.usefixtures("no_language_set")
+def test_import_tells_a_file_it_cannot_read_in_french(runner, tmp_path):
+    empty = tmp_path / "vide.csv"
+    empty.write_bytes(b"")
+    result = runner.invoke(cli, ["attendees", "import", str(empty), "--db", str(tmp_path / "k")])
+    assert f"{empty} : le fichier est vide — rien n’a été importé" in result.output
+
+
+def test_import_tells_the_problems_of_a_file_in_english_when_the_locale_says_so(tmp_path):
+    bad = tmp_path / "inscrits.csv"
+    bad.write_text(BAD_CSV, encoding="utf-8")
+    result = run_kiosk("attendees", "import", str(bad), "--db", str(tmp_path / "k.db"), lang="en")
+    assert f"{bad}: 3 problems, nothing was imported:\n" in result.stderr
+    assert "  line 3, Prénom '': is required\n" in result.stderr
