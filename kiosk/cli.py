@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from .errors import N_
 from .schedule import ScheduleError
 
 DEFAULT_DB = "kiosk.db"
@@ -117,10 +118,13 @@ class _Commands(click.Group):
         try:
             return super().invoke(ctx)
         except database.DatabaseProblem as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(told(exc)) from None
         except database.Unavailable as exc:
-            problem = database.FAULTS.get(exc.fault, "unavailable")
-            raise click.ClickException(f"{exc.path}: {problem}; try again") from None
+            fault = database.FAULTS.get(exc.fault) or N_("unavailable")
+            problem = _(fault)
+            raise click.ClickException(
+                _("%(file)s: %(problem)s; try again", file=exc.path, problem=problem)
+            ) from None
 
 
 def own_address(host: str) -> str:
@@ -182,8 +186,8 @@ def check(file: str | None) -> None:
                 id=room.id,
                 blocks=ngettext("%(n)d block", "%(n)d blocks", len(blocks), n=len(blocks)),
                 turns=ngettext("%(n)d turn", "%(n)d turns", turns, n=turns),
-                start=f"{blocks[0].start:%H:%M}",
-                end=f"{blocks[-1].end:%H:%M}",
+                start=blocks[0].start.strftime("%H:%M"),
+                end=blocks[-1].end.strftime("%H:%M"),
             )
         )
 
@@ -298,10 +302,10 @@ def serve(
     try:
         lock = claim(db_path, f"{scheme}://{host}:{port}")
     except AlreadyServing as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(told(exc)) from None
     except OSError as exc:
         raise click.ClickException(
-            _("cannot lock %(file)s: %(reason)s", file=f"{db_path}.lock", reason=exc.strerror)
+            _("cannot lock %(file)s: %(reason)s", file=db_path + ".lock", reason=exc.strerror)
         ) from None
     # Every link printed below, and the programme's QR code, start with the address the
     # venue's tablets, screens and phones reach this server at.
@@ -323,23 +327,22 @@ def serve(
     rt = app.extensions["kiosk"]
     # The two links below carry the secrets in full, on purpose: they are how the
     # tablets log in. Nothing else the server prints shows a secret.
+    # Labels in the command's language, links as they are (f-strings kept out of the
+    # _() calls: the catalogs' extractor cannot read them).
+    screens = f"{base}/screen/{schedule.rooms[0].id}"
+    organiser = f"{base}/organiser?token={rt.organiser_token}"
+    kiosk = f"{base}/kiosk?token={rt.kiosk_token}&device=kiosque%201"
     click.echo(_("kiosk: %(title)s", title=schedule.event.title))
-    click.echo(_("  screens:   %(url)s", url=f"{base}/screen/{schedule.rooms[0].id}"))
-    click.echo(_("  programme: %(url)s", url=f"{base}/programme"))
-    click.echo(_("  organiser: %(url)s", url=f"{base}/organiser?token={rt.organiser_token}"))
-    click.echo(
-        _("  kiosk:     %(url)s", url=f"{base}/kiosk?token={rt.kiosk_token}&device=kiosque%201")
-    )
+    click.echo(_("  screens:   %(url)s", url=screens))
+    click.echo(_("  programme: %(url)s", url=base + "/programme"))
+    click.echo(_("  organiser: %(url)s", url=organiser))
+    click.echo(_("  kiosk:     %(url)s", url=kiosk))
     if host in WILDCARDS:
-        click.echo(_("  (on this machine itself: %(url)s)", url=f"{scheme}://localhost:{port}"))
+        here = f"{scheme}://localhost:{port}"
+        click.echo(_("  (on this machine itself: %(url)s)", url=here))
     if clock:
-        click.echo(
-            _(
-                "  simulated clock from %(start)s at ×%(speed)s",
-                start=f"{clock.start:%Y-%m-%d %H:%M}",
-                speed=f"{speed:g}",
-            )
-        )
+        start, times = f"{clock.start:%Y-%m-%d %H:%M}", f"{speed:g}"
+        click.echo(_("  simulated clock from %(start)s at ×%(speed)s", start=start, speed=times))
     sys.stdout.flush()
     socketio.start_background_task(run_ticker, rt, app.logger)
     socketio.start_background_task(run_checkpoints, db_path)
@@ -348,8 +351,9 @@ def serve(
     except OSError as exc:  # the port is taken, or the address is not this machine's
         raise click.ClickException(
             _(
-                "cannot listen on %(address)s: %(reason)s",
-                address=f"{host}:{port}",
+                "cannot listen on %(host)s:%(port)s: %(reason)s",
+                host=host,
+                port=port,
                 reason=exc.strerror,
             )
         ) from None

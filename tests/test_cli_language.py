@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from click.testing import CliRunner
 
@@ -142,3 +144,87 @@ def test_import_tells_the_problems_of_a_file_in_english_when_the_locale_says_so(
     result = run_kiosk("attendees", "import", str(bad), "--db", str(tmp_path / "k.db"), lang="en")
     assert f"{bad}: 3 problems, nothing was imported:\n" in result.stderr
     assert "  line 3, Prénom '': is required\n" in result.stderr
+
+
+def not_sqlite(tmp_path):
+    db = tmp_path / "kiosk.db"
+    db.write_text("Nom;Prénom\nDupont;Camille\n" * 100)
+    return db
+
+
+def serve(db, *more: str, lang: str | None):
+    from .conftest import free_port
+
+    args = ["serve", "--db", str(db), "--host", "127.0.0.1", "--port", str(free_port())]
+    # A server that does not refuse would serve until this times out.
+    return run_kiosk(*args, *more, timeout=30, lang=lang)
+
+
+@pytest.mark.usefixtures("no_language_set")
+def test_serve_tells_a_damaged_database_in_french_when_no_language_is_set(tmp_path):
+    db = not_sqlite(tmp_path)
+    result = serve(db, lang=None)
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        f"Error: {db} : pas une base de données SQLite (file is not a database)"
+    )
+
+
+def test_serve_tells_a_damaged_database_in_english_when_the_locale_says_so(tmp_path):
+    db = not_sqlite(tmp_path)
+    result = serve(db, lang="en")
+    assert result.stderr.startswith(f"Error: {db}: not a SQLite database (file is not a database)")
+
+
+@pytest.mark.usefixtures("no_language_set")
+def test_the_other_commands_tell_a_foreign_database_in_french(runner, tmp_path):
+    import sqlite3
+
+    db = tmp_path / "notes.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY)")
+    conn.close()
+    result = runner.invoke(cli, ["organiser-link", "--db", str(db)])
+    assert f"{db} : pas une base de données kiosk (elle contient les tables notes)" in (
+        result.output
+    )
+
+
+@pytest.mark.usefixtures("no_language_set")
+def test_serve_tells_in_french_that_another_server_holds_the_database(tmp_path):
+    from kiosk.server import claim
+
+    db = tmp_path / "kiosk.db"
+    with claim(str(db), "http://127.0.0.1:5000"):
+        result = serve(db, lang=None)
+    assert result.returncode == 1
+    assert (
+        f"{db} est déjà servie par le processus {os.getpid()} (http://127.0.0.1:5000) ; "
+        "arrêtez-le d’abord, ou servez une autre --db"
+    ) in result.stderr
+
+
+@pytest.mark.usefixtures("no_language_set")
+def test_a_weak_secret_is_refused_in_french(runner, tmp_path, monkeypatch):
+    monkeypatch.setenv("KIOSK_ORGANISER_TOKEN", "hunter2")
+    result = runner.invoke(cli, ["organiser-link", "--db", str(tmp_path / "k.db")])
+    assert result.exit_code == 1
+    assert "KIOSK_ORGANISER_TOKEN est trop court pour être impossible à deviner" in result.output
+    assert "Retirez KIOSK_ORGANISER_TOKEN pour qu’un secret soit créé" in result.output
+
+
+@pytest.mark.usefixtures("no_language_set")
+def test_serve_on_a_taken_port_says_so_in_french(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_kiosk(
+            "serve", "--host", "127.0.0.1", "--port", str(port), "--db", str(tmp_path / "k.db"),
+            lang=None,
+        )  # fmt: skip
+    assert result.returncode == 1
+    # the system's reason (strerror) is Python's, in English
+    assert f"impossible d’écouter sur 127.0.0.1:{port} : Address already in use" in result.stderr
