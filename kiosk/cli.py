@@ -66,6 +66,15 @@ def told(exc) -> str:
     return exc.describe(translator(language()))
 
 
+class Failure(click.ClickException):
+    """The command refuses: one line, « Erreur : … » in the command's language where Click
+    would say « Error: … » in English."""
+
+    def show(self, file=None) -> None:
+        message = _("Error: %(message)s", message=self.format_message())
+        click.echo(message, file=file, err=file is None)
+
+
 # Where a secret given in the environment comes from, to name it when it is refused.
 SECRET_VARIABLES = {
     "organiser_token": "KIOSK_ORGANISER_TOKEN",
@@ -73,12 +82,12 @@ SECRET_VARIABLES = {
 }
 
 
-def refused_secret(exc) -> click.ClickException:
+def refused_secret(exc) -> Failure:
     """A secret too weak to serve with, named by its variable; its value is not shown."""
     from .db import MIN_SECRET_BITS
 
     name = SECRET_VARIABLES.get(exc.key, exc.key)
-    return click.ClickException(
+    return Failure(
         _(
             "%(name)s is too short to be unguessable: a secret needs at least %(bits)d "
             "bits, that is 22 URL-safe base64 characters or 32 hexadecimal digits "
@@ -118,11 +127,11 @@ class _Commands(click.Group):
         try:
             return super().invoke(ctx)
         except database.DatabaseProblem as exc:
-            raise click.ClickException(told(exc)) from None
+            raise Failure(told(exc)) from None
         except database.Unavailable as exc:
             fault = database.FAULTS.get(exc.fault) or N_("unavailable")
             problem = _(fault)
-            raise click.ClickException(
+            raise Failure(
                 _("%(file)s: %(problem)s; try again", file=exc.path, problem=problem)
             ) from None
 
@@ -174,7 +183,7 @@ def check(file: str | None) -> None:
     try:
         schedule = load(file)
     except ScheduleError as exc:
-        raise click.ClickException(told(exc)) from None
+        raise Failure(told(exc)) from None
     click.echo(_("OK: %(title)s", title=schedule.event.title))
     for room in schedule.rooms:
         blocks = schedule.blocks_in(room.id)
@@ -279,7 +288,7 @@ def serve(
     try:
         schedule = load(schedule_path)
     except ScheduleError as exc:
-        raise click.ClickException(told(exc)) from None
+        raise Failure(told(exc)) from None
     if speed <= 0:
         raise click.BadParameter("must be positive", param_hint="--speed")
     if speed != 1 and not clock_start:
@@ -302,9 +311,9 @@ def serve(
     try:
         lock = claim(db_path, f"{scheme}://{host}:{port}")
     except AlreadyServing as exc:
-        raise click.ClickException(told(exc)) from None
+        raise Failure(told(exc)) from None
     except OSError as exc:
-        raise click.ClickException(
+        raise Failure(
             _("cannot lock %(file)s: %(reason)s", file=db_path + ".lock", reason=exc.strerror)
         ) from None
     # Every link printed below, and the programme's QR code, start with the address the
@@ -349,7 +358,7 @@ def serve(
     try:
         serve_app(app, host, port, idle_timeout=idle_timeout, **tls)
     except OSError as exc:  # the port is taken, or the address is not this machine's
-        raise click.ClickException(
+        raise Failure(
             _(
                 "cannot listen on %(host)s:%(port)s: %(reason)s",
                 host=host,
@@ -393,7 +402,7 @@ def _event_tz(schedule_path: str | None):
     try:
         return load(schedule_path).event.tz
     except ScheduleError as exc:
-        raise click.ClickException(told(exc)) from None
+        raise Failure(told(exc)) from None
 
 
 @cli.command("kiosk-link")
@@ -453,7 +462,7 @@ def import_command(file, db_path) -> None:
         from .i18n import translator
 
         report = exc.report(limit=50, gettext=translator(language()))
-        raise click.ClickException(_("%(file)s: %(problem)s", file=file, problem=report)) from None
+        raise Failure(_("%(file)s: %(problem)s", file=file, problem=report)) from None
     click.echo(
         _(
             "%(imported)s, %(present)s.",

@@ -537,7 +537,7 @@ class DatabaseProblem(Explained):
     """The database file cannot serve at all; the message names it and says why, in a line
     (untranslated: str() is English, the command line says it with describe())."""
 
-    def __init__(self, path: str, problem: str, **params: Any):
+    def __init__(self, path: str, problem: str, /, **params: Any):
         super().__init__(N_("%(file)s: %(problem)s"), file=path, problem=Message(problem, **params))
 
 

@@ -18,7 +18,7 @@ def N_(text: str) -> str:
     return text
 
 
-def as_written(message: str, **params: Any) -> str:
+def as_written(message: str, /, **params: Any) -> str:
     """The identity gettext: a message in English, as it is written in the source."""
     return message % params if params else message
 
@@ -33,7 +33,7 @@ class Message:
 
     __slots__ = ("template", "params")
 
-    def __init__(self, template: str, **params: Any):
+    def __init__(self, template: str, /, **params: Any):
         self.template = template
         self.params = params
 
@@ -54,7 +54,7 @@ class Explained(Exception):
     """An error whose message is a `Message`: English in str(), any language through
     `describe(gettext)`."""
 
-    def __init__(self, message: str | Message, **params: Any):
+    def __init__(self, message: str | Message, /, **params: Any):
         self.text = message if isinstance(message, Message) else Message(message, **params)
         super().__init__(str(self.text))
 

@@ -75,7 +75,7 @@ def translator(language: str) -> Callable[..., str]:
     """gettext in one given language, where there is no request (the CLI's exports)."""
     catalog = _catalog(language if language in LANGUAGES else "fr")
 
-    def translate(message: str, **params: Any) -> str:
+    def translate(message: str, /, **params: Any) -> str:
         text = catalog.gettext(message)
         return text % params if params else text
 

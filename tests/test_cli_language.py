@@ -166,7 +166,7 @@ def test_serve_tells_a_damaged_database_in_french_when_no_language_is_set(tmp_pa
     result = serve(db, lang=None)
     assert result.returncode == 1
     assert result.stderr.startswith(
-        f"Error: {db} : pas une base de données SQLite (file is not a database)"
+        f"Erreur : {db} : pas une base de données SQLite (file is not a database)"
     )
 
 
@@ -228,3 +228,17 @@ def test_serve_on_a_taken_port_says_so_in_french(tmp_path):
     assert result.returncode == 1
     # the system's reason (strerror) is Python's, in English
     assert f"impossible d’écouter sur 127.0.0.1:{port} : Address already in use" in result.stderr
+
+
+def test_a_damaged_database_keeps_its_message_untranslated_until_it_is_told():
+    """db.py imports no i18n: the problem is a template with its params, in any language."""
+    from kiosk.db import DatabaseProblem
+    from kiosk.errors import N_, Message
+    from kiosk.i18n import translator
+
+    more = Message(N_(" (and %(n)d more)"), n=4)
+    problem = DatabaseProblem(
+        "k.db", N_("damaged: %(problem)s%(more)s"), problem="row 3 missing", more=more
+    )
+    assert str(problem) == "k.db: damaged: row 3 missing (and 4 more)"
+    assert problem.describe(translator("fr")) == "k.db : endommagée : row 3 missing (et 4 de plus)"
