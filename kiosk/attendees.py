@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 from sqlite_utils import Database
 
 from .db import transaction
-from .errors import N_, Refusal
+from .errors import N_, Message, Refusal, as_written
 
 # (key, French label as organisers write it); the UI translates the label.
 CATEGORIES: tuple[tuple[str, str], ...] = (
@@ -414,19 +414,35 @@ _YES = {"oui", "o", "yes", "y", "1", "x", "vrai", "true"}
 _NO = {"", "non", "n", "no", "0", "faux", "false"}
 
 
-# What a cell may hold, for the import's report (the command line speaks English, as its
-# other messages do; the kiosk and the API say it through InvalidField's translations).
+# What a cell may hold, for the import's report (untranslated: the command line says it
+# in its language, as the kiosk and the API say InvalidField's problems in theirs).
 _ACCEPTED = {
-    "first_name": "letters, spaces and " + " ".join(_NAME_CHARS.strip()),
-    "last_name": "letters, digits, spaces and " + " ".join(_NAME_CHARS.strip()),
-    "organisation": "letters, digits, spaces and " + " ".join(_TEXT_CHARS.strip()),
-    "function": "letters, digits, spaces and " + " ".join(_TEXT_CHARS.strip()),
-    "email": "an address such as prenom.nom@example.fr, or nothing",
-    "category": ", ".join(CATEGORY_KEYS)
-    + ", their French or English names (« Élu·e », « Agent territorial », « NGO »…), "
-    "or nothing",
-    "vip": "oui, non, yes, no, x, 1, 0, vrai, faux, or nothing",
+    "first_name": Message(N_("letters, spaces and %(chars)s"), chars=" ".join(_NAME_CHARS.strip())),
+    "last_name": Message(
+        N_("letters, digits, spaces and %(chars)s"), chars=" ".join(_NAME_CHARS.strip())
+    ),
+    "organisation": Message(
+        N_("letters, digits, spaces and %(chars)s"), chars=" ".join(_TEXT_CHARS.strip())
+    ),
+    "function": Message(
+        N_("letters, digits, spaces and %(chars)s"), chars=" ".join(_TEXT_CHARS.strip())
+    ),
+    "email": Message(N_("an address such as prenom.nom@example.fr, or nothing")),
+    "category": Message(
+        N_(
+            "%(keys)s, their French or English names (« Élu·e », « Agent territorial », "
+            "« NGO »…), or nothing"
+        ),
+        keys=", ".join(CATEGORY_KEYS),
+    ),
+    "vip": Message(N_("oui, non, yes, no, x, 1, 0, vrai, faux, or nothing")),
 }
+
+
+def _accepted(field: str) -> Message:
+    return Message(N_("accepted: %(what)s"), what=_ACCEPTED[field])
+
+
 _SAYS_WHAT_IS_ACCEPTED = {
     N_("is required"),
     N_("is longer than %(max)d characters"),
@@ -440,43 +456,76 @@ class Problem:
     what is wrong, and a hint (what the cell may hold instead)."""
 
     line: int
-    problem: str
+    problem: Message
     column: str = ""
     value: str | None = None
-    hint: str = ""
+    hint: Message | None = None
 
-    def __str__(self) -> str:
-        where = f"line {self.line}, {self.column}" if self.column else f"line {self.line}"
+    def describe(self, gettext=as_written) -> str:
+        """« line 4, Nom 'Dou<cet': … (accepted: …) », through the reader's gettext."""
+        where = Message(N_("line %(line)d"), line=self.line)
+        if self.column:
+            where = Message(N_("line %(line)d, %(column)s"), line=self.line, column=self.column)
         if self.value is not None:
             shown = self.value if len(self.value) <= 40 else self.value[:40] + "…"
-            where += f" {shown!r}"
-        hint = f" ({self.hint})" if self.hint else ""
-        return f"{where}: {self.problem}{hint}"
+            where = Message(N_("%(where)s %(value)s"), where=where, value=repr(shown))
+        if self.hint:
+            problem = Message(
+                N_("%(where)s: %(problem)s (%(hint)s)"),
+                where=where,
+                problem=self.problem,
+                hint=self.hint,
+            )
+        else:
+            problem = Message(N_("%(where)s: %(problem)s"), where=where, problem=self.problem)
+        return problem.describe(gettext)
+
+    def __str__(self) -> str:
+        return self.describe()
+
+
+def _at_line(line: int, template: str, **params: Any) -> Message:
+    """A problem of the whole file found on one line (« line 4: … »)."""
+    return Message(N_("line %(line)d: %(problem)s"), line=line, problem=Message(template, **params))
 
 
 class CsvError(ValueError):
     """A file that cannot be imported: every problem found in it, each naming its line,
-    or the one reason the whole file cannot be read."""
+    or the one reason the whole file cannot be read.
 
-    def __init__(self, problems: str | list[Problem]):
-        self.problems: list[Problem | str] = (
-            [problems] if isinstance(problems, str) else list(problems)
+    The messages stay untranslated: str() is English, report() says them through the
+    reader's gettext (the command line's language)."""
+
+    def __init__(self, problems: Message | list[Problem]):
+        self.problems: list[Problem | Message] = (
+            [problems] if isinstance(problems, Message) else list(problems)
         )
         super().__init__("\n".join(map(str, self.problems)))
 
-    def report(self, limit: int = 50) -> str:
+    def report(self, limit: int = 50, gettext=as_written) -> str:
         """For the organiser: at most `limit` problems, then how many more and where, so a
         file broken on every row does not scroll its first problems away."""
         if len(self.problems) == 1:
-            return f"{self.problems[0]} — nothing was imported"
-        lines = [f"{len(self.problems)} problems, nothing was imported:"]
-        lines += [f"  {problem}" for problem in self.problems[:limit]]
+            return gettext(
+                N_("%(problem)s — nothing was imported"),
+                problem=self.problems[0].describe(gettext),
+            )
+        lines = [gettext(N_("%(n)d problems, nothing was imported:"), n=len(self.problems))]
+        lines += [f"  {problem.describe(gettext)}" for problem in self.problems[:limit]]
         rest = self.problems[limit:]
         if rest:
-            columns = Counter(getattr(p, "column", "") or "whole rows" for p in rest)
-            where = ", ".join(f"{n} in {column}" for column, n in columns.most_common())
+            columns = Counter(getattr(p, "column", "") or gettext(N_("whole rows")) for p in rest)
+            where = ", ".join(
+                gettext(N_("%(n)d in %(column)s"), n=n, column=column)
+                for column, n in columns.most_common()
+            )
             lines.append(
-                f"  … and {len(rest)} more, not shown ({where}); the first {limit} are above"
+                gettext(
+                    N_("  … and %(n)d more, not shown (%(where)s); the first %(limit)d are above"),
+                    n=len(rest),
+                    where=where,
+                    limit=limit,
+                )
             )
         return "\n".join(lines)
 
@@ -502,6 +551,9 @@ _FRENCH_IN_UTF8 = re.compile(
 )
 
 
+_CUT_OFF = Message(N_("the file ends in the middle of a character: is it cut off?"))
+
+
 def _line_of(raw: bytes, position: int, encoding: str = "utf-8") -> int:
     return raw[:position].decode(encoding, errors="replace").count("\n") + 1
 
@@ -516,8 +568,13 @@ def decode(raw: bytes) -> str:
     UnicodeDecodeError."""
     if raw.startswith(_SPREADSHEET_FILES):
         raise CsvError(
-            "this is a spreadsheet file (.xlsx, .ods or .xls), not a CSV file: save it as "
-            "« CSV UTF-8 » or « CSV (séparateur : point-virgule) » and import that file"
+            Message(
+                N_(
+                    "this is a spreadsheet file (.xlsx, .ods or .xls), not a CSV file: save "
+                    "it as « CSV UTF-8 » or « CSV (séparateur : point-virgule) » and import "
+                    "that file"
+                )
+            )
         )
     bom = next((b for b in _BOMS if raw.startswith(b)), b"")
     if _BOMS.get(bom) == "utf-16":
@@ -525,11 +582,11 @@ def decode(raw: bytes) -> str:
             text = raw.decode("utf-16")  # its BOM says which byte order
         except UnicodeDecodeError as exc:
             if _cut_off(exc):
-                raise CsvError(
-                    "the file ends in the middle of a character: is it cut off?"
-                ) from None
+                raise CsvError(_CUT_OFF) from None
             line = _line_of(raw, exc.start, "utf-16")
-            raise CsvError(f"line {line}: bytes that are not UTF-16, as its BOM says") from None
+            raise CsvError(
+                _at_line(line, N_("bytes that are not UTF-16, as its BOM says"))
+            ) from None
     else:
         body = raw[len(bom) :]
         try:
@@ -537,29 +594,31 @@ def decode(raw: bytes) -> str:
         except UnicodeDecodeError as exc:
             if _FRENCH_IN_UTF8.search(body):
                 if _cut_off(exc):
-                    raise CsvError(
-                        "the file ends in the middle of a character: is it cut off?"
-                    ) from None
+                    raise CsvError(_CUT_OFF) from None
+                problem = N_(
+                    "byte %(byte)s is not UTF-8, though the rest of the file is: the file is "
+                    "damaged, or mixes two encodings (rows pasted from another file?); save it "
+                    "again as « CSV UTF-8 »"
+                )
                 raise CsvError(
-                    f"line {_line_of(body, exc.start)}: byte 0x{body[exc.start]:02X} is not "
-                    "UTF-8, though the rest of the file is: the file is damaged, or mixes two "
-                    "encodings (rows pasted from another file?); save it again as « CSV UTF-8 »"
+                    _at_line(_line_of(body, exc.start), problem, byte=f"0x{body[exc.start]:02X}")
                 ) from None
             # A UTF-8 BOM before Windows-1252 bytes: written by a tool that adds the BOM
             # whatever the encoding; the bytes say more than the BOM.
             try:
                 text = body.decode("cp1252")
             except UnicodeDecodeError as exc:
+                problem = N_("byte %(byte)s: the file is neither UTF-8 nor Windows-1252")
                 raise CsvError(
-                    f"line {_line_of(body, exc.start)}: byte 0x{body[exc.start]:02X}: the file "
-                    "is neither UTF-8 nor Windows-1252"
+                    _at_line(_line_of(body, exc.start), problem, byte=f"0x{body[exc.start]:02X}")
                 ) from None
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
-        raise CsvError(
-            f"line {line}: a NUL character: this is not a text file (a spreadsheet's own "
-            "format? UTF-16 without its BOM?); save it as « CSV UTF-8 »"
+        problem = N_(
+            "a NUL character: this is not a text file (a spreadsheet's own format? UTF-16 "
+            "without its BOM?); save it as « CSV UTF-8 »"
         )
+        raise CsvError(_at_line(line, problem))
     return text
 
 
@@ -577,12 +636,11 @@ def read_rows(text: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
         except StopIteration:
             break
         except csv.Error as exc:  # a cell longer than the csv module's limit (128 KiB)
-            raise CsvError(
-                f'line {start}: {exc}: is a quote (") opened there and never closed?'
-            ) from None
+            problem = N_('%(error)s: is a quote (") opened there and never closed?')
+            raise CsvError(_at_line(start, problem, error=str(exc))) from None
         rows.append((start, row))
     if not rows:
-        raise CsvError("the file is empty")
+        raise CsvError(Message(N_("the file is empty")))
     return rows[0][1], rows[1:]
 
 
@@ -596,18 +654,26 @@ def map_headers(header: list[str]) -> dict[str, int]:
             if key in names:
                 if field in columns:
                     first = header[columns[field]]
-                    problems.append(Problem(1, f"two columns for {field}: {first!r} and {name!r}"))
+                    problem = Message(
+                        N_("two columns for %(field)s: %(first)s and %(second)s"),
+                        field=field,
+                        first=repr(first),
+                        second=repr(name),
+                    )
+                    problems.append(Problem(1, problem))
                 else:
                     columns[field] = index
     missing = [f for f in ("last_name", "first_name") if f not in columns]
     if missing:
-        problems.append(
-            Problem(
-                1,
-                "no column for " + " and ".join(missing) + " (expected headers such as "
-                "Nom, Prénom, Civilité, Organisation, Fonction, Courriel, Catégorie)",
-            )
+        problem = N_(
+            "no column for %(fields)s (expected headers such as "
+            "Nom, Prénom, Civilité, Organisation, Fonction, Courriel, Catégorie)"
         )
+        # The fields by their names in the code, as the header hint lists the file's names.
+        fields: Message | str = missing[0]
+        if len(missing) == 2:
+            fields = Message(N_("%(first)s and %(second)s"), first=missing[0], second=missing[1])
+        problems.append(Problem(1, Message(problem, fields=fields)))
     if problems:
         raise CsvError(problems)
     return columns
@@ -618,25 +684,29 @@ def _row_problems(
 ) -> tuple[dict[str, str], list[Problem]]:
     """A row's tidied fields, and a problem for each of its cells that cannot be stored."""
     if len(row) > len(header):
-        problem = f"{len(row)} cells for {len(header)} columns"
-        hint = "a separator inside a cell that is not in quotes?"
+        problem = Message(
+            N_("%(cells)d cells for %(columns)d columns"), cells=len(row), columns=len(header)
+        )
+        hint = Message(N_("a separator inside a cell that is not in quotes?"))
         return {}, [Problem(number, problem, hint=hint)]
     cell = {f: (row[i] if i < len(row) else "") for f, i in columns.items()}
     fields, refused = check_fields({f: cell.get(f, "") for f in FIELDS})
     problems = []
     for exc in refused:
         value = cell.get(exc.field, "")
-        hint = ""
+        hint = None
         if "\n" in value or "\r" in value:
-            hint = 'a line break: is a quote (") opened and never closed?'
+            hint = Message(N_('a line break: is a quote (") opened and never closed?'))
         elif exc.message not in _SAYS_WHAT_IS_ACCEPTED:
-            hint = "accepted: " + _ACCEPTED[exc.field]
+            hint = _accepted(exc.field)
         column = header[columns[exc.field]] if exc.field in columns else exc.field
-        problems.append(Problem(number, exc.problem, column, value, hint))
+        problem = Message(exc.message, **exc.params)
+        problems.append(Problem(number, problem, column, value, hint))
     vip = fold(cell.get("vip", ""))
     if vip not in _YES | _NO:
-        column, hint = header[columns["vip"]], "accepted: " + _ACCEPTED["vip"]
-        problems.append(Problem(number, "is not oui/non", column, cell["vip"], hint))
+        column, hint = header[columns["vip"]], _accepted("vip")
+        problem = Message(N_("is not oui/non"))
+        problems.append(Problem(number, problem, column, cell["vip"], hint))
     # Said either way, the column decides; left empty, the function does (see is_vip()).
     fields["vip"] = "oui" if vip in _YES else "non" if vip else ""
     return fields, problems

@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from .errors import N_
 from .schedule import ScheduleError
 
 DEFAULT_DB = "kiosk.db"
@@ -43,6 +44,37 @@ def language() -> str:
     return "fr"
 
 
+def _(message: str, /, **params) -> str:
+    """`message` in the command's language (see language()), placeholders filled."""
+    from .i18n import translator
+
+    return translator(language())(message, **params)
+
+
+def ngettext(singular: str, plural: str, n: int, /, **params) -> str:
+    """The singular or plural of `message` for `n`, in the command's language."""
+    from .i18n import plural_translator
+
+    return plural_translator(language())(singular, plural, n, **params)
+
+
+def told(exc) -> str:
+    """A domain error (errors.Explained, or anything with describe()) in the command's
+    language; the domain keeps its messages untranslated."""
+    from .i18n import translator
+
+    return exc.describe(translator(language()))
+
+
+class Failure(click.ClickException):
+    """The command refuses: one line, « Erreur : … » in the command's language where Click
+    would say « Error: … » in English."""
+
+    def show(self, file=None) -> None:
+        message = _("Error: %(message)s", message=self.format_message())
+        click.echo(message, file=file, err=file is None)
+
+
 # Where a secret given in the environment comes from, to name it when it is refused.
 SECRET_VARIABLES = {
     "organiser_token": "KIOSK_ORGANISER_TOKEN",
@@ -50,16 +82,21 @@ SECRET_VARIABLES = {
 }
 
 
-def refused_secret(exc) -> click.ClickException:
+def refused_secret(exc) -> Failure:
     """A secret too weak to serve with, named by its variable; its value is not shown."""
     from .db import MIN_SECRET_BITS
 
     name = SECRET_VARIABLES.get(exc.key, exc.key)
-    return click.ClickException(
-        f"{name} is too short to be unguessable: a secret needs at least {MIN_SECRET_BITS} "
-        "bits, that is 22 URL-safe base64 characters or 32 hexadecimal digits "
-        "(python3 -c 'import secrets; print(secrets.token_urlsafe(32))' makes one). "
-        f"Unset {name} to have one generated and kept in the database."
+    return Failure(
+        _(
+            "%(name)s is too short to be unguessable: a secret needs at least %(bits)d "
+            "bits, that is 22 URL-safe base64 characters or 32 hexadecimal digits "
+            "(%(command)s makes one). "
+            "Unset %(name)s to have one generated and kept in the database.",
+            name=name,
+            bits=MIN_SECRET_BITS,
+            command="python3 -c 'import secrets; print(secrets.token_urlsafe(32))'",
+        )
     )
 
 
@@ -90,10 +127,13 @@ class _Commands(click.Group):
         try:
             return super().invoke(ctx)
         except database.DatabaseProblem as exc:
-            raise click.ClickException(str(exc)) from None
+            raise Failure(told(exc)) from None
         except database.Unavailable as exc:
-            problem = database.FAULTS.get(exc.fault, "unavailable")
-            raise click.ClickException(f"{exc.path}: {problem}; try again") from None
+            fault = database.FAULTS.get(exc.fault) or N_("unavailable")
+            problem = _(fault)
+            raise Failure(
+                _("%(file)s: %(problem)s; try again", file=exc.path, problem=problem)
+            ) from None
 
 
 def own_address(host: str) -> str:
@@ -143,14 +183,21 @@ def check(file: str | None) -> None:
     try:
         schedule = load(file)
     except ScheduleError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"OK: {schedule.event.title}")
+        raise Failure(told(exc)) from None
+    click.echo(_("OK: %(title)s", title=schedule.event.title))
     for room in schedule.rooms:
         blocks = schedule.blocks_in(room.id)
         turns = sum(len(b.turns) for b in blocks)
         click.echo(
-            f"  {room.name} ({room.id}): {len(blocks)} blocks, {turns} turns, "
-            f"{blocks[0].start:%H:%M}–{blocks[-1].end:%H:%M}"
+            _(
+                "  %(room)s (%(id)s): %(blocks)s, %(turns)s, %(start)s–%(end)s",
+                room=room.name,
+                id=room.id,
+                blocks=ngettext("%(n)d block", "%(n)d blocks", len(blocks), n=len(blocks)),
+                turns=ngettext("%(n)d turn", "%(n)d turns", turns, n=turns),
+                start=blocks[0].start.strftime("%H:%M"),
+                end=blocks[-1].end.strftime("%H:%M"),
+            )
         )
 
 
@@ -241,7 +288,7 @@ def serve(
     try:
         schedule = load(schedule_path)
     except ScheduleError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise Failure(told(exc)) from None
     if speed <= 0:
         raise click.BadParameter("must be positive", param_hint="--speed")
     if speed != 1 and not clock_start:
@@ -264,9 +311,11 @@ def serve(
     try:
         lock = claim(db_path, f"{scheme}://{host}:{port}")
     except AlreadyServing as exc:
-        raise click.ClickException(str(exc)) from None
+        raise Failure(told(exc)) from None
     except OSError as exc:
-        raise click.ClickException(f"cannot lock {db_path}.lock: {exc.strerror}") from None
+        raise Failure(
+            _("cannot lock %(file)s: %(reason)s", file=db_path + ".lock", reason=exc.strerror)
+        ) from None
     # Every link printed below, and the programme's QR code, start with the address the
     # venue's tablets, screens and phones reach this server at.
     base = public_url(public_url_option, host, port, scheme)
@@ -287,22 +336,36 @@ def serve(
     rt = app.extensions["kiosk"]
     # The two links below carry the secrets in full, on purpose: they are how the
     # tablets log in. Nothing else the server prints shows a secret.
-    click.echo(f"kiosk: {schedule.event.title}")
-    click.echo(f"  screens:   {base}/screen/{schedule.rooms[0].id}")
-    click.echo(f"  programme: {base}/programme")
-    click.echo(f"  organiser: {base}/organiser?token={rt.organiser_token}")
-    click.echo(f"  kiosk:     {base}/kiosk?token={rt.kiosk_token}&device=kiosque%201")
+    # Labels in the command's language, links as they are (f-strings kept out of the
+    # _() calls: the catalogs' extractor cannot read them).
+    screens = f"{base}/screen/{schedule.rooms[0].id}"
+    organiser = f"{base}/organiser?token={rt.organiser_token}"
+    kiosk = f"{base}/kiosk?token={rt.kiosk_token}&device=kiosque%201"
+    click.echo(_("kiosk: %(title)s", title=schedule.event.title))
+    click.echo(_("  screens:   %(url)s", url=screens))
+    click.echo(_("  programme: %(url)s", url=base + "/programme"))
+    click.echo(_("  organiser: %(url)s", url=organiser))
+    click.echo(_("  kiosk:     %(url)s", url=kiosk))
     if host in WILDCARDS:
-        click.echo(f"  (on this machine itself: {scheme}://localhost:{port})")
+        here = f"{scheme}://localhost:{port}"
+        click.echo(_("  (on this machine itself: %(url)s)", url=here))
     if clock:
-        click.echo(f"  simulated clock from {clock.start:%Y-%m-%d %H:%M} at ×{speed:g}")
+        start, times = f"{clock.start:%Y-%m-%d %H:%M}", f"{speed:g}"
+        click.echo(_("  simulated clock from %(start)s at ×%(speed)s", start=start, speed=times))
     sys.stdout.flush()
     socketio.start_background_task(run_ticker, rt, app.logger)
     socketio.start_background_task(run_checkpoints, db_path)
     try:
         serve_app(app, host, port, idle_timeout=idle_timeout, **tls)
     except OSError as exc:  # the port is taken, or the address is not this machine's
-        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        raise Failure(
+            _(
+                "cannot listen on %(host)s:%(port)s: %(reason)s",
+                host=host,
+                port=port,
+                reason=exc.strerror,
+            )
+        ) from None
     finally:
         lock.close()
 
@@ -339,7 +402,7 @@ def _event_tz(schedule_path: str | None):
     try:
         return load(schedule_path).event.tz
     except ScheduleError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise Failure(told(exc)) from None
 
 
 @cli.command("kiosk-link")
@@ -396,8 +459,27 @@ def import_command(file, db_path) -> None:
         with click.progressbar(length=lines, label="Import", file=sys.stderr) as bar:
             report = import_csv(db, raw, dt.datetime.now(dt.UTC), progress=bar.update)
     except CsvError as exc:
-        raise click.ClickException(f"{file}: {exc.report(limit=50)}") from None
-    click.echo(f"{report.created} attendees imported, {report.already_present} already present.")
+        from .i18n import translator
+
+        report = exc.report(limit=50, gettext=translator(language()))
+        raise Failure(_("%(file)s: %(problem)s", file=file, problem=report)) from None
+    click.echo(
+        _(
+            "%(imported)s, %(present)s.",
+            imported=ngettext(
+                "%(n)d attendee imported",
+                "%(n)d attendees imported",
+                report.created,
+                n=report.created,
+            ),
+            present=ngettext(
+                "%(n)d already present",
+                "%(n)d already present",
+                report.already_present,
+                n=report.already_present,
+            ),
+        )
+    )
 
 
 @attendees.command("export")
@@ -416,7 +498,16 @@ def export_command(file, db_path, schedule_path) -> None:
 
     text = export_all(_open_db(db_path), _event_tz(schedule_path), translator(language()))
     Path(file).write_text(text, encoding="utf-8", newline="")
-    click.echo(f"{text.count(chr(10)) - 1} attendees written to {file}.")
+    count = text.count(chr(10)) - 1
+    click.echo(
+        ngettext(
+            "%(n)d attendee written to %(file)s.",
+            "%(n)d attendees written to %(file)s.",
+            count,
+            n=count,
+            file=file,
+        )
+    )
 
 
 @attendees.command("qr")
@@ -435,7 +526,15 @@ def qr_command(directory, db_path) -> None:
     total = db.execute("SELECT COUNT(*) FROM attendees").fetchone()[0]
     with click.progressbar(length=total, label="QR", file=sys.stderr) as bar:
         count = write_qr_codes(db, Path(directory), progress=bar.update)
-    click.echo(f"{count} QR codes written to {directory}.")
+    click.echo(
+        ngettext(
+            "%(n)d QR code written to %(directory)s.",
+            "%(n)d QR codes written to %(directory)s.",
+            count,
+            n=count,
+            directory=directory,
+        )
+    )
 
 
 @attendees.command("purge")
@@ -451,9 +550,16 @@ def purge_command(db_path, yes) -> None:
     from .checkin import purge
 
     if not yes:
-        click.confirm("Delete every attendee's personal data for good?", abort=True)
+        click.confirm(_("Delete every attendee's personal data for good?"), abort=True)
     count = purge(_open_db(db_path), dt.datetime.now(dt.UTC))
-    click.echo(f"{count} attendees deleted; anonymous counts kept.")
+    click.echo(
+        ngettext(
+            "%(n)d attendee deleted; anonymous counts kept.",
+            "%(n)d attendees deleted; anonymous counts kept.",
+            count,
+            n=count,
+        )
+    )
 
 
 def main() -> None:

@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from .errors import N_, Refusal
+from .errors import N_, Explained, Message, Refusal
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +43,15 @@ BUSY_WAIT = 2.0
 RETRY_AFTER = 2
 # The storage's faults, by SQLite's primary result code: what the file or the disk is
 # doing wrong, not the request. Answered 503; the request can be made again later.
+# English in the server's log; the command line says them in its language (N_).
 FAULTS = {
-    sqlite3.SQLITE_BUSY: "locked by another process",
-    sqlite3.SQLITE_FULL: "the disk is full",
-    sqlite3.SQLITE_IOERR: "disk I/O error",
-    sqlite3.SQLITE_READONLY: "read-only, and kiosk must write to it",
-    sqlite3.SQLITE_CORRUPT: "damaged",
-    sqlite3.SQLITE_NOTADB: "not a SQLite database",
-    sqlite3.SQLITE_CANTOPEN: "cannot be opened (does its folder exist? may kiosk write there?)",
+    sqlite3.SQLITE_BUSY: N_("locked by another process"),
+    sqlite3.SQLITE_FULL: N_("the disk is full"),
+    sqlite3.SQLITE_IOERR: N_("disk I/O error"),
+    sqlite3.SQLITE_READONLY: N_("read-only, and kiosk must write to it"),
+    sqlite3.SQLITE_CORRUPT: N_("damaged"),
+    sqlite3.SQLITE_NOTADB: N_("not a SQLite database"),
+    sqlite3.SQLITE_CANTOPEN: N_("cannot be opened (does its folder exist? may kiosk write there?)"),
 }
 
 
@@ -532,15 +533,22 @@ def secret(db: Database, key: str, override: str | None = None) -> str:
 # --- before serving ------------------------------------------------------------------------
 
 
-class DatabaseProblem(Exception):
-    """The database file cannot serve at all; the message names it and says why, in a line."""
+class DatabaseProblem(Explained):
+    """The database file cannot serve at all; the message names it and says why, in a line
+    (untranslated: str() is English, the command line says it with describe())."""
+
+    def __init__(self, path: str, problem: str, /, **params: Any):
+        super().__init__(N_("%(file)s: %(problem)s"), file=path, problem=Message(problem, **params))
 
 
 def _problem(path: str, exc: sqlite3.Error) -> DatabaseProblem:
+    """SQLite's own words (English) after what they mean for kiosk."""
     code = _fault(exc)
     if code is None:
-        return DatabaseProblem(f"{path}: {exc}")
-    return DatabaseProblem(f"{path}: {FAULTS[code]} ({exc})")
+        return DatabaseProblem(path, N_("%(error)s"), error=str(exc))
+    return DatabaseProblem(
+        path, N_("%(fault)s (%(error)s)"), fault=Message(FAULTS[code]), error=str(exc)
+    )
 
 
 def _check_schema(path: str, conn: sqlite3.Connection) -> None:
@@ -554,7 +562,9 @@ def _check_schema(path: str, conn: sqlite3.Connection) -> None:
     if not tables:
         return
     foreign = DatabaseProblem(
-        f"{path}: not a kiosk database (it holds the tables {', '.join(tables[:5])})"
+        path,
+        N_("not a kiosk database (it holds the tables %(tables)s)"),
+        tables=", ".join(tables[:5]),
     )
     if "migrations" not in tables:
         raise foreign
@@ -565,8 +575,9 @@ def _check_schema(path: str, conn: sqlite3.Connection) -> None:
     unknown = sorted(applied - {name for name, _step in MIGRATIONS})
     if unknown:
         raise DatabaseProblem(
-            f"{path}: written by a newer kiosk or another application "
-            f"(unknown migration {unknown[0]})"
+            path,
+            N_("written by a newer kiosk or another application (unknown migration %(name)s)"),
+            name=unknown[0],
         )
     if not applied and tables != ["migrations"]:
         raise foreign
@@ -582,7 +593,7 @@ def check(path: str) -> None:
     SQLite's own busy handler may wait for a lock here.
     """
     if os.path.isdir(path):
-        raise DatabaseProblem(f"{path}: a folder, not a database file")
+        raise DatabaseProblem(path, N_("a folder, not a database file"))
     try:
         conn = sqlite3.connect(path, timeout=BUSY_WAIT, isolation_level=None)
     except sqlite3.Error as exc:
@@ -592,8 +603,13 @@ def check(path: str) -> None:
         conn.execute("PRAGMA synchronous=NORMAL")  # the probe below: written, not fsynced
         problems = [row[0] for row in conn.execute("PRAGMA quick_check")]
         if problems != ["ok"]:
-            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-            raise DatabaseProblem(f"{path}: damaged: {problems[0]}{more}")
+            more: Message | str = ""
+            if len(problems) > 1:
+                more = Message(N_(" (and %(n)d more)"), n=len(problems) - 1)
+            # quick_check's own words (English) say where the damage is.
+            raise DatabaseProblem(
+                path, N_("damaged: %(problem)s%(more)s"), problem=problems[0], more=more
+            )
         _check_schema(path, conn)
         # A read-only file reads fine, and even lets BEGIN IMMEDIATE through: only a
         # write tells. This one changes nothing (and tells of a full disk as well).

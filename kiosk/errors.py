@@ -18,6 +18,50 @@ def N_(text: str) -> str:
     return text
 
 
+def as_written(message: str, /, **params: Any) -> str:
+    """The identity gettext: a message in English, as it is written in the source."""
+    return message % params if params else message
+
+
+class Message:
+    """A sentence for people, kept untranslated until it reaches them: an N_ template and
+    its params, some of which may be Messages themselves (the place in a file, say).
+
+    The domain raises errors holding one; the command line translates it with
+    `describe(translator(language))`. `str()` is the English, as written.
+    """
+
+    __slots__ = ("template", "params")
+
+    def __init__(self, template: str, /, **params: Any):
+        self.template = template
+        self.params = params
+
+    def describe(self, gettext) -> str:
+        params = {
+            k: v.describe(gettext) if isinstance(v, Message) else v for k, v in self.params.items()
+        }
+        return gettext(self.template, **params)
+
+    def __str__(self) -> str:
+        return self.describe(as_written)
+
+    def __repr__(self) -> str:
+        return f"Message({self.template!r}, {self.params!r})"
+
+
+class Explained(Exception):
+    """An error whose message is a `Message`: English in str(), any language through
+    `describe(gettext)`."""
+
+    def __init__(self, message: str | Message, /, **params: Any):
+        self.text = message if isinstance(message, Message) else Message(message, **params)
+        super().__init__(str(self.text))
+
+    def describe(self, gettext) -> str:
+        return self.text.describe(gettext)
+
+
 # Every refusal code, and the HTTP status it is answered with.
 STATUS = {
     "invalid": 400,

@@ -75,8 +75,19 @@ def translator(language: str) -> Callable[..., str]:
     """gettext in one given language, where there is no request (the CLI's exports)."""
     catalog = _catalog(language if language in LANGUAGES else "fr")
 
-    def translate(message: str, **params: Any) -> str:
+    def translate(message: str, /, **params: Any) -> str:
         text = catalog.gettext(message)
+        return text % params if params else text
+
+    return translate
+
+
+def plural_translator(language: str) -> Callable[..., str]:
+    """ngettext in one given language, where there is no request (the CLI's counts)."""
+    catalog = _catalog(language if language in LANGUAGES else "fr")
+
+    def translate(singular: str, plural: str, n: int, /, **params: Any) -> str:
+        text = catalog.ngettext(singular, plural, n)
         return text % params if params else text
 
     return translate

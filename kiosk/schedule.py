@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from .errors import N_, Explained, Message
+
 BUNDLED = Path(__file__).resolve().parent / "schedule.yaml"
 if not BUNDLED.exists():  # running from a source checkout: the file sits at the top level
     BUNDLED = Path(__file__).resolve().parent.parent / "schedule.yaml"
@@ -23,8 +25,29 @@ _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 KINDS = ("session", "break")
 
 
-class ScheduleError(Exception):
-    """A timetable that cannot be used; the message names the file and the place."""
+class ScheduleError(Explained):
+    """A timetable that cannot be used; the message names the file and the place.
+
+    Its message is untranslated (errors.Message): str() is English, and the command line
+    says it in its own language with describe().
+    """
+
+
+def _at(source: str, line: int | None, problem: Message) -> ScheduleError:
+    if line:
+        return ScheduleError(
+            N_("%(file)s, line %(line)d: %(problem)s"), file=source, line=line, problem=problem
+        )
+    return ScheduleError(N_("%(file)s: %(problem)s"), file=source, problem=problem)
+
+
+def _quoted(key: str) -> Message:
+    """A key of the file, as the organiser wrote it: 'rooms', « rooms »."""
+    return Message(N_("'%(key)s'"), key=key)
+
+
+def _numbered(template: str, n: int) -> Message:
+    return Message(template, n=n)
 
 
 @dataclass(frozen=True)
@@ -190,54 +213,59 @@ class _Reader:
     def __init__(self, source: str):
         self.source = source
 
-    def fail(self, where: Any, message: str, key: str | None = None) -> ScheduleError:
+    def fail(self, where: Any, problem: Message, key: str | None = None) -> ScheduleError:
+        """The problem at its place: the line of `key` in `where`, or where `where` starts."""
         line = getattr(where, "key_lines", {}).get(key) or getattr(where, "line", None)
-        place = f"{self.source}, line {line}" if line else self.source
-        return ScheduleError(f"{place}: {message}")
+        return _at(self.source, line, problem)
 
-    def mapping(self, value: Any, what: str, parent: Any) -> _LineDict:
+    def mapping(self, value: Any, what: Message, parent: Any) -> _LineDict:
         if not isinstance(value, dict):
-            raise self.fail(parent, f"{what} must be a mapping of keys to values")
+            raise self.fail(
+                parent, Message(N_("%(what)s must be a mapping of keys to values"), what=what)
+            )
         return value  # type: ignore[return-value]
 
-    def keys(self, data: _LineDict, what: str, required: tuple, optional: tuple) -> None:
+    def keys(self, data: _LineDict, what: Message, required: tuple, optional: tuple) -> None:
         unknown = sorted(set(map(str, data)) - set(required) - set(optional))
         if unknown:
             allowed = ", ".join((*required, *optional))
+            problem = N_("%(what)s: unknown key '%(key)s' (allowed: %(allowed)s)")
             raise self.fail(
-                data, f"{what}: unknown key '{unknown[0]}' (allowed: {allowed})", unknown[0]
+                data, Message(problem, what=what, key=unknown[0], allowed=allowed), unknown[0]
             )
         for key in required:
             if data.get(key) in (None, ""):
-                raise self.fail(data, f"{what}: missing '{key}'")
+                raise self.fail(
+                    data, Message(N_("%(what)s: missing '%(key)s'"), what=what, key=key)
+                )
 
-    def text(self, data: _LineDict, key: str, what: str) -> str | None:
+    def text(self, data: _LineDict, key: str, what: Message) -> str | None:
         value = data.get(key)
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise self.fail(data, f"{what}: '{key}' must be text", key)
+            problem = Message(N_("%(what)s: '%(key)s' must be text"), what=what, key=key)
+            raise self.fail(data, problem, key)
         value = " ".join(str(value).split())
         return value or None
 
-    def ident(self, data: _LineDict, what: str) -> str:
+    def ident(self, data: _LineDict, what: Message) -> str:
         value = data.get("id")
         if not isinstance(value, str) or not _ID.match(value):
-            raise self.fail(
-                data,
-                f"{what}: id {value!r} must be letters, digits, '-' or '_' (at most 64)",
-            )
+            problem = N_("%(what)s: id %(value)s must be letters, digits, '-' or '_' (at most 64)")
+            raise self.fail(data, Message(problem, what=what, value=repr(value)))
         return value
 
-    def time(self, data: _LineDict, key: str, what: str, date: dt.date, tz: ZoneInfo):
+    def time(self, data: _LineDict, key: str, what: Message, date: dt.date, tz: ZoneInfo):
         value = data.get(key)
         match = _TIME.match(str(value).strip()) if isinstance(value, str) else None
         if not match:
-            raise self.fail(data, f'{what}: {key} {value!r} is not a time of day like "09:30"')
+            problem = N_('%(what)s: %(key)s %(value)s is not a time of day like "09:30"')
+            raise self.fail(data, Message(problem, what=what, key=key, value=repr(value)))
         local = dt.datetime.combine(date, dt.time(int(match[1]), int(match[2])))
         return local.replace(tzinfo=tz)
 
-    def person(self, data: Any, what: str, parent: Any, role_only_ok: bool) -> Turn:
+    def person(self, data: Any, what: Message, parent: Any, role_only_ok: bool) -> Turn:
         data = self.mapping(data, what, parent)
         self.keys(data, what, (), ("civility", "name", "function", "role"))
         name = self.text(data, "name", what)
@@ -246,44 +274,56 @@ class _Reader:
         function = self.text(data, "function", what)
         if name is None:
             if not role_only_ok:
-                raise self.fail(data, f"{what}: missing 'name'")
-            if role is None:
                 raise self.fail(
-                    data,
-                    f"{what}: missing 'name' (or a 'role' for a turn "
-                    "without a speaker, such as « Débat avec la salle »)",
+                    data, Message(N_("%(what)s: missing '%(key)s'"), what=what, key="name")
                 )
+            if role is None:
+                problem = N_(
+                    "%(what)s: missing 'name' (or a 'role' for a turn "
+                    "without a speaker, such as « Débat avec la salle »)"
+                )
+                raise self.fail(data, Message(problem, what=what))
             if civility or function:
-                raise self.fail(data, f"{what}: missing 'name' for civility/function")
+                problem = N_("%(what)s: missing 'name' for civility/function")
+                raise self.fail(data, Message(problem, what=what))
             return Turn(role=role, speaker=None)
         return Turn(role=role, speaker=Person(name, civility, function, role))
 
-    def people(self, data: _LineDict, key: str, what: str, role_only_ok: bool) -> tuple:
+    def people(self, data: _LineDict, key: str, what: Message, role_only_ok: bool) -> tuple:
         items = data.get(key) or []
         if not isinstance(items, list):
-            raise self.fail(data, f"{what}: '{key}' must be a list")
+            raise self.fail(
+                data, Message(N_("%(what)s: '%(key)s' must be a list"), what=what, key=key)
+            )
         return tuple(
-            self.person(item, f"{what}, {key} #{i + 1}", data, role_only_ok)
+            self.person(
+                item,
+                Message(N_("%(what)s, %(key)s #%(n)d"), what=what, key=key, n=i + 1),
+                data,
+                role_only_ok,
+            )
             for i, item in enumerate(items)
         )
 
     def event(self, root: _LineDict) -> Event:
-        data = self.mapping(root.get("event"), "'event'", root)
-        what = "event"
+        data = self.mapping(root.get("event"), _quoted("event"), root)
+        what = Message(N_("event"))
         self.keys(data, what, ("title", "date", "timezone"), ("organiser", "venue", "description"))
         date = data["date"]
+        not_a_date = N_("event: date %(value)s is not YYYY-MM-DD")
         if isinstance(date, str):
             try:
                 date = dt.date.fromisoformat(date)
             except ValueError:
-                raise self.fail(data, f"event: date {date!r} is not YYYY-MM-DD", "date") from None
+                raise self.fail(data, Message(not_a_date, value=repr(date)), "date") from None
         if not isinstance(date, dt.date) or isinstance(date, dt.datetime):
-            raise self.fail(data, f"event: date {date!r} is not YYYY-MM-DD", "date")
+            raise self.fail(data, Message(not_a_date, value=repr(date)), "date")
         timezone = self.text(data, "timezone", what) or ""
         try:
             ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
-            raise self.fail(data, f"event: unknown timezone {timezone!r}", "timezone") from None
+            problem = Message(N_("event: unknown timezone %(value)s"), value=repr(timezone))
+            raise self.fail(data, problem, "timezone") from None
         return Event(
             title=self.text(data, "title", what) or "",
             date=date,
@@ -296,27 +336,30 @@ class _Reader:
     def rooms(self, root: _LineDict) -> tuple[Room, ...]:
         items = root.get("rooms")
         if not isinstance(items, list) or not items:
-            raise self.fail(root, "'rooms' must list at least one room")
+            raise self.fail(root, Message(N_("'rooms' must list at least one room")))
         rooms: list[Room] = []
         for i, item in enumerate(items):
-            data = self.mapping(item, f"room #{i + 1}", root)
-            self.keys(data, f"room #{i + 1}", ("id", "name"), ())
-            room_id = self.ident(data, f"room #{i + 1}")
+            numbered = _numbered(N_("room #%(n)d"), i + 1)
+            data = self.mapping(item, numbered, root)
+            self.keys(data, numbered, ("id", "name"), ())
+            room_id = self.ident(data, numbered)
+            what = Message(N_("room '%(id)s'"), id=room_id)
             if any(r.id == room_id for r in rooms):
-                raise self.fail(data, f"room '{room_id}': duplicate id")
-            rooms.append(Room(room_id, self.text(data, "name", f"room '{room_id}'") or ""))
+                raise self.fail(data, Message(N_("%(what)s: duplicate id"), what=what))
+            rooms.append(Room(room_id, self.text(data, "name", what) or ""))
         return tuple(rooms)
 
     def blocks(self, root: _LineDict, event: Event, rooms: tuple[Room, ...]) -> tuple:
         items = root.get("blocks")
         if not isinstance(items, list) or not items:
-            raise self.fail(root, "'blocks' must list at least one block")
+            raise self.fail(root, Message(N_("'blocks' must list at least one block")))
         blocks: list[Block] = []
         room_ids = [r.id for r in rooms]
         for i, item in enumerate(items):
-            data = self.mapping(item, f"block #{i + 1}", root)
-            block_id = self.ident(data, f"block #{i + 1}")
-            what = f"block '{block_id}'"
+            numbered = _numbered(N_("block #%(n)d"), i + 1)
+            data = self.mapping(item, numbered, root)
+            block_id = self.ident(data, numbered)
+            what = Message(N_("block '%(id)s'"), id=block_id)
             self.keys(
                 data,
                 what,
@@ -324,18 +367,27 @@ class _Reader:
                 ("room", "kind", "title", "description", "moderators", "turns"),
             )
             if any(b.id == block_id for b in blocks):
-                raise self.fail(data, f"{what}: duplicate id")
+                raise self.fail(data, Message(N_("%(what)s: duplicate id"), what=what))
             room = data.get("room", room_ids[0] if len(room_ids) == 1 else None)
             if room not in room_ids:
-                raise self.fail(data, f"{what}: room {room!r} is not one of {room_ids}", "room")
+                problem = N_("%(what)s: room %(value)s is not one of %(rooms)s")
+                raise self.fail(
+                    data, Message(problem, what=what, value=repr(room), rooms=room_ids), "room"
+                )
             kind = data.get("kind", "session")
             if kind not in KINDS:
-                raise self.fail(data, f"{what}: kind {kind!r} must be one of {list(KINDS)}", "kind")
+                problem = N_("%(what)s: kind %(value)s must be one of %(kinds)s")
+                raise self.fail(
+                    data, Message(problem, what=what, value=repr(kind), kinds=list(KINDS)), "kind"
+                )
             start = self.time(data, "start", what, event.date, event.tz)
             end = self.time(data, "end", what, event.date, event.tz)
             if end <= start:
+                problem = N_("%(what)s: end %(end)s is not after start %(start)s")
                 raise self.fail(
-                    data, f"{what}: end {end:%H:%M} is not after start {start:%H:%M}", "end"
+                    data,
+                    Message(problem, what=what, end=f"{end:%H:%M}", start=f"{start:%H:%M}"),
+                    "end",
                 )
             blocks.append(
                 Block(
@@ -357,10 +409,21 @@ class _Reader:
         ordered = sorted(blocks, key=lambda b: (room_ids.index(b.room), b.start))
         for before, after in zip(ordered, ordered[1:], strict=False):
             if before.room == after.room and after.start < before.end:
-                raise ScheduleError(
-                    f"{self.source}, line {self._lines[after.id]}: block '{after.id}' "
-                    f"({after.start:%H:%M}) overlaps block '{before.id}' "
-                    f"(until {before.end:%H:%M}) in room '{after.room}'"
+                problem = N_(
+                    "block '%(id)s' (%(start)s) overlaps block '%(other)s' "
+                    "(until %(end)s) in room '%(room)s'"
+                )
+                raise _at(
+                    self.source,
+                    self._lines[after.id],
+                    Message(
+                        problem,
+                        id=after.id,
+                        start=f"{after.start:%H:%M}",
+                        other=before.id,
+                        end=f"{before.end:%H:%M}",
+                        room=after.room,
+                    ),
                 )
         return tuple(ordered)
 
@@ -369,19 +432,30 @@ class _Reader:
         try:
             root = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
         except yaml.MarkedYAMLError as exc:
+            # PyYAML's own words (« expected ',' or '}' ») stay English.
             mark = exc.problem_mark or exc.context_mark
-            line = f", line {mark.line + 1}" if mark else ""
-            context = ""
+            context: Message | str = ""
             if exc.context and exc.context_mark and mark and exc.context_mark.line != mark.line:
-                context = f" ({exc.context} on line {exc.context_mark.line + 1})"
-            raise ScheduleError(
-                f"{self.source}{line}: YAML syntax error: {exc.problem}{context}"
-            ) from None
+                context = Message(
+                    N_(" (%(context)s on line %(line)d)"),
+                    context=exc.context,
+                    line=exc.context_mark.line + 1,
+                )
+            problem = Message(
+                N_("YAML syntax error: %(problem)s%(context)s"),
+                problem=exc.problem,
+                context=context,
+            )
+            raise _at(self.source, mark.line + 1 if mark else None, problem) from None
         except yaml.YAMLError as exc:
-            raise ScheduleError(f"{self.source}: YAML syntax error: {exc}") from None
+            problem = Message(
+                N_("YAML syntax error: %(problem)s%(context)s"), problem=exc, context=""
+            )
+            raise _at(self.source, None, problem) from None
         if not isinstance(root, dict):
-            raise ScheduleError(f"{self.source}: expected a mapping with event, rooms, blocks")
-        self.keys(root, "top level", ("event", "rooms", "blocks"), ())
+            problem = Message(N_("expected a mapping with event, rooms, blocks"))
+            raise _at(self.source, None, problem)
+        self.keys(root, Message(N_("top level")), ("event", "rooms", "blocks"), ())
         event = self.event(root)
         rooms = self.rooms(root)
         return Schedule(event, rooms, self.blocks(root, event, rooms))
@@ -398,9 +472,13 @@ def load(path: str | Path | None = None) -> Schedule:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ScheduleError(f"{path}: no such file") from None
+        raise _at(str(path), None, Message(N_("no such file"))) from None
     except UnicodeDecodeError as exc:
-        raise ScheduleError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        problem = Message(
+            N_("not UTF-8 text (%(reason)s at byte %(byte)d)"), reason=exc.reason, byte=exc.start
+        )
+        raise _at(str(path), None, problem) from None
     except OSError as exc:
-        raise ScheduleError(f"{path}: cannot be read ({exc.strerror})") from None
+        problem = Message(N_("cannot be read (%(reason)s)"), reason=exc.strerror)
+        raise _at(str(path), None, problem) from None
     return parse(text, str(path))

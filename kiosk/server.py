@@ -20,6 +20,7 @@ from gevent import pywsgi
 from gevent.event import Event
 
 from . import db as database
+from .errors import N_, Explained, Message
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +31,9 @@ log = logging.getLogger(__name__)
 AUTOCHECKPOINT_SAFETY_NET = 20_000
 
 
-class AlreadyServing(Exception):
-    """Another `kiosk serve` holds the database; the message names it."""
+class AlreadyServing(Explained):
+    """Another `kiosk serve` holds the database; the message names it (untranslated:
+    the command line says it in its language)."""
 
 
 def claim(db_path: str, address: str) -> IO[str]:
@@ -50,9 +52,13 @@ def claim(db_path: str, address: str) -> IO[str]:
         handle.seek(0)
         holder = handle.read().split()
         handle.close()
-        who = f"process {holder[0]} ({holder[1]})" if len(holder) == 2 else "another process"
+        who = Message(N_("another process"))
+        if len(holder) == 2:
+            who = Message(N_("process %(pid)s (%(address)s)"), pid=holder[0], address=holder[1])
         raise AlreadyServing(
-            f"{db_path} is already served by {who}; stop it first, or serve another --db"
+            N_("%(db)s is already served by %(who)s; stop it first, or serve another --db"),
+            db=db_path,
+            who=who,
         ) from None
     handle.seek(0)
     handle.truncate()

@@ -23,9 +23,34 @@ PARIS = ZoneInfo("Europe/Paris")
 KIOSK_COMMAND = [sys.executable, "-c", "from kiosk.cli import main; main()"]
 
 
-def run_kiosk(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    """Run `kiosk ARGS…` in its own process; its output is captured as text."""
-    return subprocess.run([*KIOSK_COMMAND, *args], capture_output=True, text=True, timeout=timeout)
+# The variables the command reads its language from (kiosk.cli.language()).
+LANGUAGE_VARIABLES = ("KIOSK_LANG", "LC_ALL", "LC_MESSAGES", "LANG")
+
+
+def run_kiosk(
+    *args: str, timeout: float = 60, lang: str | None = "en"
+) -> subprocess.CompletedProcess:
+    """Run `kiosk ARGS…` in its own process; its output is captured as text.
+
+    In English unless `lang` says otherwise (None: whatever the environment says), so that
+    a test asserting its words does not depend on the machine's locale."""
+    env = dict(os.environ, KIOSK_LANG=lang) if lang else None
+    return subprocess.run(
+        [*KIOSK_COMMAND, *args], capture_output=True, text=True, timeout=timeout, env=env
+    )
+
+
+@pytest.fixture
+def cli_in_english(monkeypatch):
+    """The command line speaks English, whatever the machine's locale."""
+    monkeypatch.setenv("KIOSK_LANG", "en")
+
+
+@pytest.fixture
+def no_language_set(monkeypatch):
+    """No locale at all, as on many servers and CI machines: the command's default."""
+    for name in LANGUAGE_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
 
 
 TOKEN = "test-organiser-token-0123456789abcdef"
@@ -153,6 +178,7 @@ class Server:
             os.environ,
             KIOSK_ORGANISER_TOKEN=TOKEN,
             KIOSK_KIOSK_TOKEN=KIOSK_TOKEN,
+            KIOSK_LANG="en",  # the tests read its printed lines in English
             PYTHONUNBUFFERED="1",
         )
         # Run from the database's folder, not the source tree, so that the installed

@@ -19,6 +19,9 @@ from kiosk.cli import cli
 
 from .conftest import PARIS, at, run_kiosk
 
+# The command's words are asserted in English (French is the default: test_cli_language).
+pytestmark = pytest.mark.usefixtures("cli_in_english")
+
 FIRST = [
     "Grégory",
     "Anne",
@@ -330,7 +333,7 @@ def test_cli_import_reports_and_refuses_without_traceback(tmp_path):
     assert "line " in proc.stderr
 
 
-def test_export_lists_codes_and_paris_arrival_times(tmp_path, db):
+def test_export_lists_codes_and_paris_arrival_times(tmp_path, db, no_language_set):
     import_csv(
         db,
         "Civilité;Prénom;Nom;Organisation\nMme;Camille;Dupont;Lyon\n"
@@ -455,7 +458,7 @@ def test_purge_command(tmp_path, db):
     path = db.conn.execute("PRAGMA database_list").fetchone()[2]
     result = CliRunner().invoke(cli, ["attendees", "purge", "--db", path, "--yes"])
     assert result.exit_code == 0
-    assert "1 attendees deleted" in result.output
+    assert "1 attendee deleted" in result.output
     assert count(db) == 0
     assert checkin.attendance(db, PARIS)["expected"] == 1
 

@@ -10,6 +10,9 @@ from kiosk.cli import cli
 from .conftest import run_kiosk
 from .test_schedule import GOOD
 
+# The command's words are asserted in English (French is the default: test_cli_language).
+pytestmark = pytest.mark.usefixtures("cli_in_english")
+
 
 @pytest.fixture
 def runner():

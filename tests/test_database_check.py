@@ -16,6 +16,9 @@ from kiosk.attendees import import_csv
 
 from .conftest import at, free_port, run_kiosk
 
+# The command's words are asserted in English (French is the default: test_cli_language).
+pytestmark = pytest.mark.usefixtures("cli_in_english")
+
 
 @pytest.fixture(scope="module")
 def kiosk_db(tmp_path_factory) -> Path:

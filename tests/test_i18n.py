@@ -13,8 +13,13 @@ ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "kiosk" / "translations"
 
 
+def key(message_id):
+    """A message's id; a plural's (singular, plural), a list in a compiled catalog."""
+    return tuple(message_id) if isinstance(message_id, list | tuple) else message_id
+
+
 def ids(catalog):
-    return {m.id for m in catalog if m.id}
+    return {key(m.id) for m in catalog if m.id}
 
 
 def test_catalog_template_is_in_step_with_the_source(tmp_path):
@@ -48,9 +53,11 @@ def test_french_and_english_translate_every_message():
         wanted = ids(read_po(f))
     for lang in ("fr", "en"):
         with open(TRANSLATIONS / lang / "LC_MESSAGES" / "messages.mo", "rb") as f:
-            compiled = {m.id: m.string for m in read_mo(f) if m.id}
+            compiled = {key(m.id): m.string for m in read_mo(f) if m.id}
         assert set(compiled) == wanted, lang
+        # every form of a plural too (French has three: 0–1, millions, the rest)
         assert all(compiled.values()), lang
+        assert all(all(s) for s in compiled.values() if isinstance(s, list)), lang
 
 
 def test_pages_are_french_by_default_and_english_on_request(client):

@@ -8,6 +8,9 @@ import pytest
 
 from kiosk.schedule import ScheduleError, parse
 
+# The command's words are asserted in English (French is the default: test_cli_language).
+pytestmark = pytest.mark.usefixtures("cli_in_english")
+
 
 def test_bundled_colloque_header(schedule):
     e = schedule.event
@@ -146,3 +149,40 @@ def test_bad_timetables_name_the_place(old, new, expected):
 def test_not_a_mapping():
     with pytest.raises(ScheduleError, match="expected a mapping"):
         parse(textwrap.dedent("- just\n- a list\n"), "x.yaml")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "title: Test day",
+            "title: ''",
+            "day.yaml, ligne 2 : section « event » : il manque « title »",
+        ),
+        (
+            'start: "09:00"',
+            'start: "25:00"',
+            "day.yaml, ligne 9 : bloc « one » : start '25:00' n’est pas une heure comme « 09:30 »",
+        ),
+        (
+            "start: 10:15",
+            "start: 09:45",
+            "day.yaml, ligne 11 : le bloc « three » (09:45) chevauche le bloc « one » "
+            "(jusqu’à 10:00) dans la salle « a »",
+        ),
+        (
+            "{name: Ann, function: Mayor}",
+            "{function: Mayor}",
+            "day.yaml, ligne 17 : bloc « three », turns nº 1 : il manque « name »",
+        ),
+        ("label: One}", "label: One", "day.yaml, ligne 10 : erreur de syntaxe YAML : expected"),
+    ],
+)
+def test_a_timetable_problem_is_told_in_french_through_the_catalogs(old, new, expected):
+    """The domain keeps the message untranslated; the reader's language is applied last."""
+    from kiosk.i18n import translator
+
+    with pytest.raises(ScheduleError) as error:
+        parse(GOOD.replace(old, new, 1), "day.yaml")
+    assert error.value.describe(translator("fr")).startswith(expected)
+    assert error.value.describe(translator("en")) == str(error.value)

@@ -23,6 +23,9 @@ import socketio
 
 from .conftest import KIOSK_TOKEN, TOKEN, Server, free_port, run_kiosk
 
+# The command's words are asserted in English (French is the default: test_cli_language).
+pytestmark = pytest.mark.usefixtures("cli_in_english")
+
 FRENCH_503 = "Service momentanément indisponible — réessayez."
 
 
