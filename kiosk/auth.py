@@ -326,13 +326,16 @@ class SocketGuard:
         self.path = path
 
     def __call__(self, environ, start_response):
-        query = environ.get("QUERY_STRING", "")
-        if "sid=" in query and environ.get("PATH_INFO", "").startswith(self.path):
-            sid = parse_qs(query).get("sid", [""])[0]
-            grant = self.app.extensions["access"].transports.get(sid)
-            if grant is not None and not self._same_client(grant, environ):
-                start_response("403 FORBIDDEN", [("Content-Type", "text/plain; charset=utf-8")])
-                return [b"This connection belongs to another browser."]
+        if environ.get("PATH_INFO", "").startswith(self.path):
+            # Parsed as engine.io parses it (`%73id=` is `sid=` to it), every value looked
+            # at: a raw-text check for "sid=" once let an encoded name through.
+            transports = self.app.extensions["access"].transports
+            for sid in parse_qs(environ.get("QUERY_STRING", "")).get("sid", ()):
+                grant = transports.get(sid)
+                if grant is not None and not self._same_client(grant, environ):
+                    headers = [("Content-Type", "text/plain; charset=utf-8")]
+                    start_response("403 FORBIDDEN", headers)
+                    return [b"This connection belongs to another browser."]
         return self.wsgi_app(environ, start_response)
 
     def _same_client(self, grant: Grant, environ) -> bool:
