@@ -109,7 +109,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     finally:
         db.conn.close()
     if token == kiosk_token:
-        raise ValueError("the organiser and kiosk secrets must differ")
+        raise database.SameSecrets()
     pool = database.Pool(
         app.config["DATABASE"],
         autocheckpoint=app.config["WAL_AUTOCHECKPOINT"],

@@ -184,14 +184,15 @@ def log_out() -> None:
 def end_session(sid: str) -> None:
     """Refuse this session id from now on, and drop the sockets it opened."""
     acc = access()
-    if sid not in acc.ended:
-        acc.ended.add(sid)
-        db = get_db()
-        with database.transaction(db):
-            db.execute(
-                "INSERT OR IGNORE INTO ended_sessions (id, ended_at) VALUES (?, ?)",
-                [sid, dt.datetime.now(dt.UTC).isoformat()],
-            )
+    # Written first, remembered after: should the write fail (503), a second tap on
+    # « Déconnexion » writes it again, and a restart cannot bring the session back.
+    db = get_db()
+    with database.transaction(db):
+        db.execute(
+            "INSERT OR IGNORE INTO ended_sessions (id, ended_at) VALUES (?, ?)",
+            [sid, dt.datetime.now(dt.UTC).isoformat()],
+        )
+    acc.ended.add(sid)
     for socket_sid, grant in list(acc.sockets.items()):
         if grant.session == sid:
             forget_socket(socket_sid)

@@ -278,7 +278,7 @@ def serve(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     from .app import create_app
     from .clock import SimulatedClock, parse_start
-    from .db import WeakSecret
+    from .db import SameSecrets, WeakSecret
     from .push import run_ticker
     from .schedule import load
     from .server import AUTOCHECKPOINT_SAFETY_NET, AlreadyServing, claim, run_checkpoints
@@ -333,6 +333,14 @@ def serve(
         )
     except WeakSecret as exc:
         raise refused_secret(exc) from None
+    except SameSecrets:
+        raise Failure(
+            _(
+                "%(organiser)s and %(kiosk)s hold the same secret: a kiosk could then steer "
+                "the screens. Give them different secrets.",
+                **dict(zip(("organiser", "kiosk"), SECRET_VARIABLES.values(), strict=True)),
+            )
+        ) from None
     rt = app.extensions["kiosk"]
     # The two links below carry the secrets in full, on purpose: they are how the
     # tablets log in. Nothing else the server prints shows a secret.

@@ -502,6 +502,13 @@ def secret_bits(value: str) -> float:
     return len(value) * 6.0  # base64 and anything wider: six bits a character, at most
 
 
+class SameSecrets(ValueError):
+    """The organiser's and the kiosk's secrets are one: a kiosk could steer the screens."""
+
+    def __init__(self):
+        super().__init__("the organiser and kiosk secrets must differ")
+
+
 class WeakSecret(ValueError):
     """A secret given by its owner is too short to be unguessable."""
 

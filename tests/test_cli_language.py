@@ -242,3 +242,18 @@ def test_a_damaged_database_keeps_its_message_untranslated_until_it_is_told():
     )
     assert str(problem) == "k.db: damaged: row 3 missing (and 4 more)"
     assert problem.describe(translator("fr")) == "k.db : endommagée : row 3 missing (et 4 de plus)"
+
+
+@pytest.mark.usefixtures("no_language_set")
+def test_one_secret_for_organisers_and_kiosks_is_refused_in_one_line(tmp_path, monkeypatch):
+    """It ended in a Python traceback, in English."""
+    secret = "a-secret-of-well-over-128-bits-0123456789"
+    monkeypatch.setenv("KIOSK_ORGANISER_TOKEN", secret)
+    monkeypatch.setenv("KIOSK_KIOSK_TOKEN", secret)
+    result = run_kiosk("serve", "--port", "1", "--db", str(tmp_path / "k.db"), lang=None)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith(
+        "Erreur : KIOSK_ORGANISER_TOKEN et KIOSK_KIOSK_TOKEN ont le même secret"
+    )
+    assert secret not in result.stderr
