@@ -1,7 +1,8 @@
 """The SQLite file: connection settings, migrations, write transactions, settings.
 
-Every write goes through `transaction()`, which takes SQLite's write lock up front
-(BEGIN IMMEDIATE) so two writers never deadlock on a lock upgrade, and keeps it short.
+A write is one statement (a scan: its own short transaction) or goes through
+`transaction()`, which takes SQLite's write lock up front (BEGIN IMMEDIATE) so two
+writers never deadlock on a lock upgrade, and keeps it short.
 
 When the storage fails (another process holds the write lock, the disk is full or
 failing, the file is read-only or damaged) a statement raises `Unavailable`, a refusal
@@ -446,6 +447,12 @@ def _fold_ligatures_in_keys(db: Database) -> None:
     )
 
 
+def _walk_ins_are_not_vips(db: Database) -> None:
+    # Walk-ins used to be flagged VIP from the function they typed at the kiosk (« Député »,
+    # say): a false alert at each scan and a VIP mark in the exports. Never on their own say.
+    db.execute("UPDATE attendees SET vip = 0 WHERE source = 'walk-in' AND vip != 0")
+
+
 # Append only: a migration, once released, never changes; the schema moves forward by
 # adding a new one at the end.
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
@@ -456,6 +463,7 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0005_checkin_on_the_attendee_row", _checkin_on_the_attendee_row),
     ("0006_fold_ligatures_in_keys", _fold_ligatures_in_keys),
     ("0007_ended_sessions", _ended_sessions),
+    ("0008_walk_ins_are_not_vips", _walk_ins_are_not_vips),
 ]
 
 

@@ -129,11 +129,24 @@ class _Handler(pywsgi.WSGIHandler):
     for those, not for keep-alive connections idling until their next request."""
 
     def handle(self):
-        # Without a timeout, a client that opens connections and sends nothing, or a byte
-        # now and then (slowloris), holds a socket and a greenlet each for good. gevent
-        # applies it to each read and write of this socket, websockets included.
+        # Without a timeout, a client that opens connections and sends nothing holds a
+        # socket and a greenlet for good. gevent applies it to each read and write of
+        # this socket, websockets included.
         self.socket.settimeout(self.server.idle_timeout)
         return super().handle()
+
+    def handle_one_request(self):
+        # The per-read timeout does not stop a client that trickles its request a byte
+        # at a time (slowloris): the whole head, request line and headers, must come
+        # within the idle timeout. The timer stops once the head is in (see below), so a
+        # long-poll or a websocket's life is not bounded by it.
+        self._head_timer = gevent.Timeout.start_new(
+            self.server.idle_timeout, TimeoutError("request head too slow")
+        )
+        try:
+            return super().handle_one_request()
+        finally:
+            self._head_timer.close()
 
     def _handle_client_error(self, ex):
         # The idle timeout ran out in the middle of a request's head: an expected end for
@@ -143,6 +156,7 @@ class _Handler(pywsgi.WSGIHandler):
         return super()._handle_client_error(ex)
 
     def handle_one_response(self):
+        self._head_timer.close()  # the head is in: what follows is the answer's own time
         server = self.server
         server.in_flight += 1
         if server.stopping:  # the client's next request goes to the next server

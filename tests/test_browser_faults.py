@@ -60,3 +60,24 @@ def test_a_screen_reconnects_to_the_next_server_after_a_sigterm(pages, server):
     )
     expect(screen.locator("#offline")).to_be_hidden()
     assert screen.evaluate("window.notReloaded") is True
+
+
+def test_a_scan_lost_on_the_network_keeps_its_code_to_send_again(pages, server):
+    """A scan with no answer at all (Wi-Fi cut, a server restarting) used to lose the code."""
+    from playwright.sync_api import expect
+
+    pages.expect_console(r"Failed to load resource: net::ERR_FAILED .*\[.*/api/checkin\]$")
+    code = codes(server)["Hollande"]
+    page = pages.open(kiosk_url(server), 1280, 800)
+    expect(page.locator("#code")).to_be_focused()
+    page.route("**/api/checkin", lambda route: route.abort())  # the network eats it
+    page.keyboard.type(code)
+    page.keyboard.press("Enter")
+    expect(page.locator("#result-text")).to_have_text(
+        "Pas de réponse du serveur : veuillez réessayer."
+    )
+    page.unroute("**/api/checkin")
+    expect(page.locator("#scan")).to_be_visible(timeout=15_000)
+    expect(page.locator("#code")).to_have_value(code)
+    page.keyboard.press("Enter")
+    expect(page.locator("#result-text")).to_have_text("Bienvenue, M. Hollande")

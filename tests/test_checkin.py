@@ -201,6 +201,24 @@ def test_walk_in_is_created_checked_in_and_marked(db):
     assert log(db) == [("kiosque 1", "walk_in", result.attendee.id)]
 
 
+def test_walk_ins_flagged_vip_before_are_not_any_more(tmp_path):
+    """Migration 0008: walk-ins stored as VIPs from the function they typed."""
+    path = str(tmp_path / "old.db")
+    old = database.connect(path)
+    done = [name for name, _step in database.MIGRATIONS[:7]]
+    with database.transaction(old):
+        for _name, step in database.MIGRATIONS[:7]:
+            step(old)
+        old["migrations"].insert_all({"name": n, "applied_at": "2023-07-03"} for n in done)
+    fields = {**DUPONT, "first_name": "Jean", "last_name": "Imposteur", "function": "Député"}
+    for source in ("walk-in", "imported"):
+        row = people.record(fields, source, at("09:00"))
+        old["attendees"].insert({**row, "vip": 1})
+    assert database.migrate(old) == ["0008_walk_ins_are_not_vips"]
+    vips = old.execute("SELECT source, vip FROM attendees ORDER BY source").fetchall()
+    assert vips == [("imported", 1), ("walk-in", 0)]
+
+
 def test_a_walk_in_is_never_a_vip_on_its_own_say_so(db):
     """Anyone may type « Président de la République » at the kiosk: the organisers'
     VIP alert and the exports' VIP column are for guests they registered."""
@@ -480,6 +498,7 @@ def test_migrations_keep_the_log_and_the_checkins_of_an_older_database(tmp_path)
         "0005_checkin_on_the_attendee_row",
         "0006_fold_ligatures_in_keys",
         "0007_ended_sessions",
+        "0008_walk_ins_are_not_vips",
     ]
     assert log(old) == before
     sql = old.execute("SELECT sql FROM sqlite_master WHERE name = 'checkin_log'").fetchone()[0]

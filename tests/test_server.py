@@ -497,6 +497,22 @@ def test_idle_and_slow_connections_are_closed_but_screens_stay(tmp_path):
         idle = socket.create_connection(("127.0.0.1", srv.port))
         slow = socket.create_connection(("127.0.0.1", srv.port))
         slow.sendall(b"GET /api/schedule HTTP/1.1\r\nHost: x\r\n")  # never finished
+        # A byte every 2 s: each read is well within the timeout, the whole head is not.
+        trickle = socket.create_connection(("127.0.0.1", srv.port))
+        trickle.settimeout(2)
+        head = b"GET /api/schedule HTTP/1.1\r\nX-Slow: " + b"x" * 100
+        closed = False
+        for byte in head:
+            try:
+                trickle.send(bytes([byte]))
+                answer = trickle.recv(1024)  # waits 2 s for the server to give up
+            except TimeoutError:
+                continue  # still listening: the next byte
+            except (BrokenPipeError, ConnectionResetError):
+                answer = b""
+            closed = answer == b"" or answer.startswith(b"HTTP/1.1 408")
+            break
+        assert closed  # long before the 130-byte head was through (it takes 260 s)
         for conn in (idle, slow):
             conn.settimeout(30)
             answer = b""

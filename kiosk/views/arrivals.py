@@ -55,7 +55,7 @@ def _attendee_json(attendee: people.Attendee, checked_in_at: str | None) -> dict
         "function": attendee.function,
         "category": attendee.category,
         # A walk-in typed their own function at the kiosk: not a VIP on their say-so.
-        "vip": attendee.vip and attendee.source != "walk-in",
+        "vip": attendee.vip,
         "source": attendee.source,
         "checked_in_at": checked_in_at,
     }

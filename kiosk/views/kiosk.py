@@ -182,9 +182,7 @@ def api_walk_in():
     if g.role == KIOSK:
         acc.walk_ins.failed(client, now)
     a = result.attendee
-    # VIP alerts are for guests the organisers flagged, never for a function typed at
-    # the kiosk (« Président de la République »).
-    announce_checkin(rt, result._replace(attendee=a._replace(vip=False)))
+    announce_checkin(rt, result)  # never a VIP alert: a walk-in is no VIP (checkin.py)
     body = {
         "status": result.status,
         "message": greeting(result),

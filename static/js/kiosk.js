@@ -59,6 +59,9 @@
         answer(data.status || "error", data.message || t.error);
       }
     } catch (err) {
+      // No answer (the network, a server restarting): kept to send again, as on a 503.
+      retry = true;
+      lastCode = "";
       answer("error", t.network_error);
     } finally {
       busy = false;

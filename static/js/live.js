@@ -81,6 +81,8 @@ const Kiosk = (() => {
   const csrfMeta = document.querySelector('meta[name="csrf-token"]');
   const csrf = csrfMeta ? csrfMeta.content : null;
 
+  const REQUEST_TIMEOUT_MS = 8000;
+
   /* A JSON request with the session cookie and CSRF token. Resolves to the answer's
      status and JSON body; rejects when the server does not answer in JSON. */
   async function request(method, url, body) {
@@ -91,6 +93,9 @@ const Kiosk = (() => {
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
       credentials: "same-origin",
+      // A request the network swallowed must not hold the page: the tablet's buttons and
+      // the kiosk's scanning wait for its answer. Rejected after this, like any failure.
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });
     return { ok: response.ok, status: response.status, data: await response.json() };
   }
