@@ -69,11 +69,13 @@ STATUS = {
     "forbidden": 403,
     "csrf": 403,
     "not_found": 404,
+    "method_not_allowed": 405,
     "stale": 409,
     "at_end": 409,
     "at_start": 409,
     "not_checked_in": 409,
     "existing": 409,
+    "too_large": 413,
     "rate_limited": 429,
     "unavailable": 503,
 }

@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import dump_cookie
 
 from . import db as database
-from .errors import Refusal
+from .errors import N_, Refusal
 from .i18n import gettext, language_in, select_locale
 from .live import CommandError, LiveStore, view
 from .schedule import Schedule
@@ -116,14 +116,25 @@ def storage_error(exc: sqlite3.DatabaseError):
     return refusal_response(refusal)
 
 
+# Werkzeug's own refusals, in our words: its descriptions are English, and its codes
+# (« request_entity_too_large ») were listed nowhere.
+HTTP_ERRORS = {
+    400: ("invalid", N_("The request is not valid.")),
+    404: ("not_found", N_("There is nothing at this address.")),
+    405: ("method_not_allowed", N_("This address does not take this method.")),
+    413: ("too_large", N_("The request is too large.")),
+}
+
+
 def http_error(exc: HTTPException):
-    """Werkzeug's errors (404, 405…) in the same shape; never a traceback."""
+    """Werkzeug's errors (404, 405, 413…) in the same shape and language; no traceback."""
+    code, default = HTTP_ERRORS.get(exc.code, (exc.name.lower().replace(" ", "_"), None))
+    # A view's own abort(400, _("…")) keeps its message; Werkzeug's stock text does not.
+    own = exc.description != type(exc).description
+    message = exc.description if own or default is None else gettext(default)
     if request.path.startswith("/api/"):
-        code = exc.name.lower().replace(" ", "_")
-        return json_response(
-            {"status": exc.code, "error": code, "message": exc.description}, exc.code
-        )
-    return render_template("error.html", code=exc.code, message=exc.description), exc.code
+        return json_response({"status": exc.code, "error": code, "message": message}, exc.code)
+    return render_template("error.html", code=exc.code, message=message), exc.code
 
 
 # jsonify goes through the app's JSON provider (a debug check, sorted keys, \u escapes):

@@ -86,3 +86,22 @@ def test_a_socket_message_over_64_kb_drops_its_sender_only(server):
     finally:
         calm.disconnect()
         loud.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "error", "message"),
+    [
+        ("get", "/api/nope", None, 404, "not_found", "Il n’y a rien à cette adresse."),
+        ("delete", "/api/checkin", None, 405, "method_not_allowed",
+         "Cette adresse n’accepte pas cette méthode."),
+        ("post", f"/api/rooms/{ROOM}/message", {"text": "x" * 70_000}, 413, "too_large",
+         "La requête est trop grande."),
+    ],
+)  # fmt: skip
+def test_the_servers_own_refusals_speak_the_readers_language(
+    client, method, path, body, status, error, message
+):
+    """Werkzeug's English descriptions reached the French pages, under codes no one listed."""
+    response = getattr(client, method)(path, json=body, headers=ORGANISER)
+    assert response.status_code == status
+    assert response.get_json() == {"status": status, "error": error, "message": message}
