@@ -33,7 +33,14 @@
     document.body.dataset.checkedIn = stats.checked_in;
   }
 
+  /* The list is searched again after every check-in pushed (once a second in the
+     rush): rebuilt only when what it shows has changed, so that the button an organiser
+     is about to tap is not replaced under their finger. */
+  let shown = "";
   function renderPeople(list) {
+    const key = JSON.stringify(list);
+    if (key === shown) return;
+    shown = key;
     const ul = $("people");
     ul.replaceChildren();
     for (const p of list) {
@@ -46,16 +53,23 @@
       const button = el("button", null, p.checked_in_at ? t.undo : t.check_in);
       button.type = "button";
       button.addEventListener("click", async () => {
-        let result;
+        let reason = null;
         if (p.checked_in_at) {
-          const reason = window.prompt(t.undo_reason);
+          reason = window.prompt(t.undo_reason);
           if (!reason) return;
-          result = await request("POST", `/api/attendees/${p.id}/undo`, { reason });
-        } else {
-          result = await request("POST", `/api/attendees/${p.id}/checkin`, {});
         }
-        toast(result.ok ? `✓ ${result.data.message || t.sent}` : `⚠ ${result.data.message}`);
-        search();
+        button.disabled = true;  // one tap, one action: a second tap waits for the answer
+        try {
+          const result = p.checked_in_at
+            ? await request("POST", `/api/attendees/${p.id}/undo`, { reason })
+            : await request("POST", `/api/attendees/${p.id}/checkin`, {});
+          toast(result.ok ? `✓ ${result.data.message || t.sent}` : `⚠ ${result.data.message}`);
+        } catch (err) {
+          toast(`⚠ ${t.network_error}`);
+        } finally {
+          button.disabled = false;
+          search();
+        }
       });
       li.append(who, state, button);
       ul.append(li);
@@ -68,8 +82,12 @@
   async function search() {
     const mine = ++asked;
     const q = $("q").value;
-    const { ok, data } = await request("GET", `/api/attendees?q=${encodeURIComponent(q)}`);
-    if (ok && mine === asked) renderPeople(data.attendees);
+    try {
+      const { ok, data } = await request("GET", `/api/attendees?q=${encodeURIComponent(q)}`);
+      if (ok && mine === asked) renderPeople(data.attendees);
+    } catch (err) {
+      // No answer: the list stays as it was; the next keystroke or check-in asks again.
+    }
   }
 
   function searchSoon() {
