@@ -323,6 +323,7 @@ def view(
     if current is not None and turn_index is not None:
         turn = current.turns[turn_index]
         speaker = turn.to_json()
+        speaker["turn_id"] = speaker.pop("id")
     # The current block is shown with its printed times (the audience knows them); what
     # comes after it is shown where the declared delay puts it.
     session = _block_json(current, dt.timedelta(0)) if current else None

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -77,10 +77,14 @@ class Turn:
 
     role: str | None
     speaker: Person | None
+    # Stable within the printed programme: the block's id and the turn's printed place
+    # (« session-3-2 »), whatever happens to the running order on the day.
+    id: str = ""
 
     def to_json(self) -> dict[str, Any]:
         person = self.speaker.to_json() if self.speaker else {}
         return {
+            "id": self.id,
             "role": self.role,
             "name": person.get("name"),
             "civility": person.get("civility"),
@@ -402,7 +406,10 @@ class _Reader:
                     moderators=tuple(
                         t.speaker for t in self.people(data, "moderators", what, False)
                     ),
-                    turns=self.people(data, "turns", what, True),
+                    turns=tuple(
+                        replace(turn, id=f"{block_id}-{place}")
+                        for place, turn in enumerate(self.people(data, "turns", what, True), 1)
+                    ),
                 )
             )
             self._lines[block_id] = data.line

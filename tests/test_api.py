@@ -40,6 +40,14 @@ def test_state_has_the_documented_fields(client):
     assert data["next"]["start"] == "2023-07-03T11:15:00+02:00"
 
 
+def test_turns_are_listed_with_their_ids_and_the_speaker_names_hers(client, auth):
+    blocks = {b["id"]: b for b in client.get("/api/schedule").get_json()["blocks"]}
+    assert [t["id"] for t in blocks["session-1"]["turns"]][:2] == ["session-1-1", "session-1-2"]
+    client.post(f"/api/rooms/{ROOM}/goto", json={"session": "session-3", "turn": 2}, headers=auth)
+    speaker = client.get(f"/api/rooms/{ROOM}/state").get_json()["speaker"]
+    assert (speaker["turn_id"], speaker["name"]) == ("session-3-3", "Bertrand Gallet")
+
+
 def test_unknown_room_is_404_json(client):
     response = client.get("/api/rooms/cave/state")
     assert response.status_code == 404

@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from kiosk.schedule import ScheduleError, parse
+from kiosk.schedule import ScheduleError, load, parse
 
 # The command's words are asserted in English (French is the default: test_cli_language).
 pytestmark = pytest.mark.usefixtures("cli_in_english")
@@ -186,3 +186,18 @@ def test_a_timetable_problem_is_told_in_french_through_the_catalogs(old, new, ex
         parse(GOOD.replace(old, new, 1), "day.yaml")
     assert error.value.describe(translator("fr")).startswith(expected)
     assert error.value.describe(translator("en")) == str(error.value)
+
+
+def test_every_turn_has_a_stable_id_from_its_printed_place(schedule):
+    """The running order will move on the day; an id names a turn wherever it goes."""
+    session_3 = schedule.block("session-3")
+    assert [(t.id, t.speaker.name if t.speaker else t.role) for t in session_3.turns] == [
+        ("session-3-1", "Khalil Harfouche"),
+        ("session-3-2", "Stéphane Troussel"),
+        ("session-3-3", "Bertrand Gallet"),
+        ("session-3-4", "Benedetta Oddo"),
+        ("session-3-5", "Débat avec la salle"),
+    ]
+    ids = [t.id for b in schedule.blocks for t in b.turns]
+    assert len(ids) == len(set(ids))  # unique in the whole event
+    assert load().block("session-3").turns[2].id == "session-3-3"  # the same at each load
