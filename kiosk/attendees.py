@@ -806,11 +806,7 @@ def _spreadsheet_safe(value: Any) -> Any:
 SOURCES = {"imported": N_("Imported"), "walk-in": N_("Walk-in")}
 
 
-def _as_is(message: str, **params: Any) -> str:
-    return message % params if params else message
-
-
-def export_all(db: Database, tz, gettext: Callable[..., str] = _as_is) -> str:
+def export_all(db: Database, tz, gettext: Callable[..., str] = as_written) -> str:
     """Everyone with their code and arrival, for mail merge and the sign-in sheet.
 
     Headers and values (category, source) in the language of `gettext`, all of which the
@@ -854,7 +850,7 @@ def export_all(db: Database, tz, gettext: Callable[..., str] = _as_is) -> str:
     return write_csv(rows, header)
 
 
-def export_attendance(db: Database, tz, gettext: Callable[..., str] = _as_is) -> str:
+def export_attendance(db: Database, tz, gettext: Callable[..., str] = as_written) -> str:
     """The émargement: who came, sorted by name, with the time they arrived."""
     _ = gettext
     labels = dict(CATEGORIES)

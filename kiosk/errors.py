@@ -94,7 +94,7 @@ class Refusal(Exception):
         self.code = code
         self.message = message
         self.params = params
-        super().__init__(message % params if params else message)
+        super().__init__(as_written(message, **params))
 
     @property
     def status(self) -> int:

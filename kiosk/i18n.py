@@ -22,6 +22,7 @@ from babel.support import Translations
 from flask import request
 
 from . import attendees as people
+from .errors import as_written
 
 LANGUAGES = ("fr", "en")
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
@@ -67,8 +68,7 @@ def gettext(message: str, **params: Any) -> str:
     Flask-Babel's gettext (context look-ups, locale selection on each call) cost 12 % of
     a check-in in cProfile.
     """
-    text = _catalog().gettext(message)
-    return text % params if params else text
+    return as_written(_catalog().gettext(message), **params)
 
 
 def translator(language: str) -> Callable[..., str]:
@@ -76,8 +76,7 @@ def translator(language: str) -> Callable[..., str]:
     catalog = _catalog(language if language in LANGUAGES else "fr")
 
     def translate(message: str, /, **params: Any) -> str:
-        text = catalog.gettext(message)
-        return text % params if params else text
+        return as_written(catalog.gettext(message), **params)
 
     return translate
 
@@ -87,16 +86,14 @@ def plural_translator(language: str) -> Callable[..., str]:
     catalog = _catalog(language if language in LANGUAGES else "fr")
 
     def translate(singular: str, plural: str, n: int, /, **params: Any) -> str:
-        text = catalog.ngettext(singular, plural, n)
-        return text % params if params else text
+        return as_written(catalog.ngettext(singular, plural, n), **params)
 
     return translate
 
 
 def ngettext(singular: str, plural: str, n: int, **params: Any) -> str:
     """For Jinja's i18n extension (the catalogs hold no plural forms yet)."""
-    text = _catalog().ngettext(singular, plural, n)
-    return text % params if params else text
+    return as_written(_catalog().ngettext(singular, plural, n), **params)
 
 
 _ = gettext

@@ -132,6 +132,17 @@ def auth():
     return {"Authorization": f"Bearer {TOKEN}"}
 
 
+def scan(url: str, code: str) -> dict:
+    """A kiosk scans `code` at the server at `url`, with the kiosk secret: the answer."""
+    response = requests.post(
+        f"{url}/api/checkin",
+        json={"code": code},
+        headers={"Authorization": f"Bearer {KIOSK_TOKEN}"},
+        timeout=5,
+    )
+    return response.json()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -9,7 +9,7 @@ from kiosk import db as database
 from kiosk.attendees import CIVILITIES, CIVILITY_CHOICES, LIMITS, import_csv
 
 from .browsing import ARTIFACTS
-from .conftest import KIOSK_TOKEN, TOKEN, at
+from .conftest import KIOSK_TOKEN, TOKEN, at, scan
 from .fakecamera import qr_y4m
 
 pytestmark = pytest.mark.browser
@@ -134,7 +134,6 @@ def test_walk_in_from_the_form_to_the_printable_badge(pages, server):
 
 
 def test_organiser_counter_moves_without_reload(pages, server):
-    import requests
     from playwright.sync_api import expect
 
     guest_codes = codes(server)
@@ -145,13 +144,7 @@ def test_organiser_counter_moves_without_reload(pages, server):
     expect(page.locator("#n-expected")).to_have_text("2")
     page.evaluate("window.notReloaded = true")
     for name in ("Dupont", "Hollande"):
-        response = requests.post(
-            f"{server.url}/api/checkin",
-            json={"code": guest_codes[name]},
-            headers={"Authorization": f"Bearer {KIOSK_TOKEN}"},
-            timeout=5,
-        )
-        assert response.json()["status"] == "checked_in"
+        assert scan(server.url, guest_codes[name])["status"] == "checked_in"
     expect(page.locator("#n-checked-in")).to_have_text("2", timeout=3_000)
     expect(page.locator("#vip-alert")).to_contain_text("M. François Hollande")
     assert page.evaluate("window.notReloaded") is True
@@ -162,7 +155,6 @@ def test_organiser_counter_moves_without_reload(pages, server):
 
 def test_arrivals_list_follows_check_ins_made_at_a_kiosk(pages, server):
     """A guest who just arrived no longer shows « Pas encore arrivé·e » with a button."""
-    import requests
     from playwright.sync_api import expect
 
     guest_codes = codes(server)
@@ -174,13 +166,7 @@ def test_arrivals_list_follows_check_ins_made_at_a_kiosk(pages, server):
     expect(dupont).to_have_count(1)
     expect(dupont.locator(".state")).to_have_text("Pas encore arrivé·e")
     expect(dupont.locator("button")).to_have_text("Enregistrer l’arrivée")
-    response = requests.post(
-        f"{server.url}/api/checkin",
-        json={"code": guest_codes["Dupont"]},
-        headers={"Authorization": f"Bearer {KIOSK_TOKEN}"},
-        timeout=5,
-    )
-    assert response.json()["status"] == "checked_in"
+    assert scan(server.url, guest_codes["Dupont"])["status"] == "checked_in"
     expect(dupont.locator(".state")).to_have_text("✓ 10 h 20")
     expect(dupont.locator("button")).to_have_text("Annuler l’arrivée")
     expect(page.locator("#bars .bar-col")).to_have_count(1)

@@ -10,12 +10,11 @@ console.error.
 from __future__ import annotations
 
 import pytest
-import requests
 
 from kiosk import db as database
 from kiosk.attendees import import_csv
 
-from .conftest import KIOSK_TOKEN, TOKEN, Server, at, free_port
+from .conftest import KIOSK_TOKEN, TOKEN, Server, at, free_port, scan
 
 pytestmark = pytest.mark.browser
 
@@ -105,13 +104,7 @@ def test_desk_pages_before_and_after_check_ins(pages, tmp_path):
         arrivals = pages.open(srv.url + desk[0], context=organiser.context)
         _ready(arrivals)
         for name in ("Dupont", "Hollande"):  # Hollande is a VIP
-            answer = requests.post(
-                f"{srv.url}/api/checkin",
-                json={"code": codes[name]},
-                headers={"Authorization": f"Bearer {KIOSK_TOKEN}"},
-                timeout=5,
-            )
-            assert answer.json()["status"] == "checked_in"
+            assert scan(srv.url, codes[name])["status"] == "checked_in"
         expect(arrivals.locator("#n-checked-in")).to_have_text("2")
         expect(arrivals.locator("#vip-alert")).to_be_visible()
         open_all()
