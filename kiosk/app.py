@@ -70,6 +70,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         PUBLIC_URL="http://localhost:5000",
         ORGANISER_TOKEN=os.environ.get("KIOSK_ORGANISER_TOKEN") or None,
         KIOSK_TOKEN=os.environ.get("KIOSK_KIOSK_TOKEN") or None,
+        STAGE_TOKEN=os.environ.get("KIOSK_STAGE_TOKEN") or None,
         # Pages of WAL at which a request's own write checkpoints. `kiosk serve` raises
         # it to a safety net: its background checkpointer does that work off the loop.
         WAL_AUTOCHECKPOINT=database.AUTOCHECKPOINT,
@@ -105,17 +106,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.secret_key = database.secret(db, "flask_secret_key")
         token = database.secret(db, "organiser_token", app.config["ORGANISER_TOKEN"])
         kiosk_token = database.secret(db, "kiosk_token", app.config["KIOSK_TOKEN"])
+        stage_token = database.secret(db, "stage_token", app.config.get("STAGE_TOKEN"))
         access = Access(db, app.permanent_session_lifetime, app.config["MONOTONIC"])
     finally:
         db.conn.close()
-    if token == kiosk_token:
+    if len({token, kiosk_token, stage_token}) < 3:
         raise database.SameSecrets()
     pool = database.Pool(
         app.config["DATABASE"],
         autocheckpoint=app.config["WAL_AUTOCHECKPOINT"],
         busy_wait=app.config["BUSY_WAIT"],
     )
-    app.extensions["kiosk"] = Runtime(schedule, clock, token, kiosk_token, pool)
+    app.extensions["kiosk"] = Runtime(schedule, clock, token, kiosk_token, pool, stage_token)
     app.extensions["access"] = access
     app.session_interface = CachedSessionInterface()
     app.json = JSONProvider(app)

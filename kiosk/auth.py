@@ -39,6 +39,7 @@ from .web import get_db, runtime, socketio
 
 ORGANISER = "organiser"
 KIOSK = "kiosk"
+STAGE = "stage"  # the lectern's screen: reads its room's full state, nothing else
 
 
 class RateLimited(Refusal):
@@ -103,7 +104,10 @@ def token_role(candidate: object) -> str | None:
         return None
     rt = runtime()
     sent = candidate.encode()
-    for role, secret in ((ORGANISER, rt.organiser_token), (KIOSK, rt.kiosk_token)):
+    secrets = ((ORGANISER, rt.organiser_token), (KIOSK, rt.kiosk_token), (STAGE, rt.stage_token))
+    for role, secret in secrets:
+        if not secret:
+            continue
         if hmac.compare_digest(sent, secret.encode()):
             return role
     return None

@@ -453,6 +453,63 @@ def _walk_ins_are_not_vips(db: Database) -> None:
     db.execute("UPDATE attendees SET vip = 0 WHERE source = 'walk-in' AND vip != 0")
 
 
+def _running_order_and_timers(db: Database) -> None:
+    # The organiser's position names its turn by id, not by place: the running order can
+    # now change under it (kiosk.order). A printed turn's id is its block and place.
+    db.executescript(
+        """
+        ALTER TABLE room_states ADD COLUMN turn_id TEXT;
+        UPDATE room_states SET turn_id = block_id || '-' || (turn_index + 1)
+            WHERE turn_index IS NOT NULL;
+        ALTER TABLE room_states DROP COLUMN turn_index;
+        ALTER TABLE room_states ADD COLUMN stage_message TEXT;
+        ALTER TABLE room_states ADD COLUMN blackout TEXT;
+        ALTER TABLE room_states ADD COLUMN progress INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE room_states ADD COLUMN pause_until TEXT;
+        ALTER TABLE room_states ADD COLUMN timer_started_at TEXT;
+        ALTER TABLE room_states ADD COLUMN timer_paused_at TEXT;
+        ALTER TABLE room_states ADD COLUMN timer_paused_seconds REAL NOT NULL DEFAULT 0;
+        ALTER TABLE room_states ADD COLUMN timer_extra_seconds INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE room_states ADD COLUMN timer_carried_seconds REAL NOT NULL DEFAULT 0;
+        -- A block the organisers edited on the day, whole, as it now stands.
+        CREATE TABLE block_edits (
+            block_id TEXT PRIMARY KEY,
+            room TEXT NOT NULL,
+            data TEXT NOT NULL
+        );
+        CREATE INDEX block_edits_room ON block_edits (room);
+        -- Each time a turn is at the lectern (the event's clock): what is done, and the
+        -- record of the day. Withdrawn: left by Previous, as if it had not happened.
+        CREATE TABLE turn_stints (
+            id INTEGER PRIMARY KEY,
+            room TEXT NOT NULL,
+            block_id TEXT NOT NULL,
+            turn_id TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            ended_at TEXT,
+            paused_seconds REAL NOT NULL DEFAULT 0,
+            extra_seconds INTEGER NOT NULL DEFAULT 0,
+            planned_minutes INTEGER,
+            withdrawn INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX turn_stints_room ON turn_stints (room, id);
+        -- Every room command, in order: delays and messages for the report, and what an
+        -- undo restores (the blocks as they stood before an edit).
+        CREATE TABLE room_log (
+            id INTEGER PRIMARY KEY,
+            room TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            at TEXT NOT NULL,
+            action TEXT NOT NULL,
+            args TEXT NOT NULL,
+            undo TEXT,
+            undone INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX room_log_room ON room_log (room, id);
+        """
+    )
+
+
 # Append only: a migration, once released, never changes; the schema moves forward by
 # adding a new one at the end.
 MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
@@ -464,6 +521,7 @@ MIGRATIONS: list[tuple[str, Callable[[Database], None]]] = [
     ("0006_fold_ligatures_in_keys", _fold_ligatures_in_keys),
     ("0007_ended_sessions", _ended_sessions),
     ("0008_walk_ins_are_not_vips", _walk_ins_are_not_vips),
+    ("0009_running_order_and_timers", _running_order_and_timers),
 ]
 
 
@@ -511,10 +569,10 @@ def secret_bits(value: str) -> float:
 
 
 class SameSecrets(ValueError):
-    """The organiser's and the kiosk's secrets are one: a kiosk could steer the screens."""
+    """Two roles share a secret: a kiosk or a lectern's screen could steer the screens."""
 
     def __init__(self):
-        super().__init__("the organiser and kiosk secrets must differ")
+        super().__init__("the organiser, kiosk and stage secrets must differ")
 
 
 class WeakSecret(ValueError):

@@ -75,6 +75,7 @@ STATUS = {
     "at_start": 409,
     "not_checked_in": 409,
     "existing": 409,
+    "conflict": 409,
     "too_large": 413,
     "rate_limited": 429,
     "unavailable": 503,

@@ -3,7 +3,9 @@
 Clients send:
 - `join` {"room": id} or {"rooms": [ids]}  (anyone) -> a `state` event per room now,
   then one after every change. Clients re-join after each reconnection, so a screen
-  resyncs by itself after a network cut or a server restart.
+  resyncs by itself after a network cut or a server restart. With "full": true (an
+  organiser's socket, or "stage": the stage secret) the state is the full one: the word
+  for the lectern, the cancelled turns.
 - `command` {"room", "action", "version"?, ...}  (organiser only) -> acknowledged with
   {"ok": true, "state": …} or {"ok": false, "status", "error", "message"}; the new
   state is broadcast to the room (kiosk.push).
@@ -26,10 +28,10 @@ from typing import Any
 from flask import request
 from flask_socketio import emit, join_room
 
-from .auth import RateLimited, forget_socket, grant_socket, socket_is_organiser
+from .auth import STAGE, RateLimited, forget_socket, grant_socket, socket_is_organiser, token_role
 from .checkin import attendance
 from .errors import N_, Refusal
-from .push import ORGANISERS, channel, run_command
+from .push import ORGANISERS, channel, run_command, stage_channel
 from .web import get_db, refusal_body, runtime, socketio
 
 
@@ -86,10 +88,13 @@ def on_join(data: Any) -> dict[str, Any]:
         or any(not isinstance(r, str) or rt.schedule.room(r) is None for r in rooms)
     ):
         raise Refusal("not_found", N_("Unknown room."))
+    full = isinstance(data, dict) and data.get("full") is True
+    if full and not socket_is_organiser(request.sid) and token_role(data.get("stage")) != STAGE:
+        raise Refusal("forbidden", N_("The organiser's or the stage's secret is required."))
     db = get_db()
     for room in dict.fromkeys(rooms):  # each once, in the order asked
-        join_room(channel(room))
-        emit("state", rt.room_view(db, room))
+        join_room(stage_channel(room) if full else channel(room))
+        emit("state", rt.room_view(db, room, full))
     return {"ok": True}
 
 

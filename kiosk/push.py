@@ -4,8 +4,10 @@ Views (HTTP) and socket handlers both steer rooms through `run_command`, and ann
 check-ins through `announce_checkin`; every function takes the runtime explicitly.
 Sent over Socket.IO:
 
-- `state` (the object of GET /api/rooms/<room>/state) to a room's channel after each
-  command, and when the clock moves a room into another block or pause;
+- `state` after each command, and when the clock moves a room into another block or
+  pause: the audience's (the object of GET /api/rooms/<room>/state) to the room's
+  channel, the full one (with the word for the lectern and the cancelled turns) to its
+  stage channel, which the tablets and the lectern's screen join;
 - to the organisers' channel, `attendance` (the welcome desk's counters, at most once a
   second) and `vip` (a flagged guest has just checked in).
 """
@@ -17,7 +19,7 @@ from typing import Any
 from . import db as database
 from .checkin import CHECKED_IN, attendance
 from .errors import N_
-from .live import CommandError, LiveStore, signature, view
+from .live import CommandError, LiveStore, public, signature, view
 from .web import Runtime, socketio
 
 ORGANISERS = "organisers"
@@ -25,6 +27,10 @@ ORGANISERS = "organisers"
 
 def channel(room: str) -> str:
     return f"room:{room}"
+
+
+def stage_channel(room: str) -> str:
+    return f"stage:{room}"
 
 
 def run_command(rt: Runtime, db, room: str, action: str, payload: Any) -> dict[str, Any]:
@@ -35,8 +41,11 @@ def run_command(rt: Runtime, db, room: str, action: str, payload: Any) -> dict[s
     if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
         raise CommandError("invalid", N_("'version' must be a whole number."))
     now = rt.clock.now()
-    state = LiveStore(db, rt.schedule).perform(room, action, payload, now, version)
-    data = view(rt.schedule, state, now, rt.clock.speed)
+    store = LiveStore(db, rt.schedule)
+    state = store.perform(room, action, payload, now, version)
+    data = view(store.day(room), state, now, rt.clock.speed)
+    if store.created:
+        data["created"] = store.created
     broadcast_state(rt, data)
     # Let the screens' writers send before this request builds its own answer: under
     # gevent they only run when this greenlet yields, and the rooms come first.
@@ -45,9 +54,10 @@ def run_command(rt: Runtime, db, room: str, action: str, payload: Any) -> dict[s
 
 
 def broadcast_state(rt: Runtime, data: dict[str, Any]) -> None:
-    """Send a room's state to its screens, and remember what they were last sent."""
+    """Send a room's state to its screens and stages, and remember what they were sent."""
     rt.pushed[data["room"]] = signature(data)
-    socketio.emit("state", data, to=channel(data["room"]))
+    socketio.emit("state", public(data), to=channel(data["room"]))
+    socketio.emit("state", data, to=stage_channel(data["room"]))
 
 
 def announce_checkin(rt: Runtime, result: Any) -> None:
@@ -91,7 +101,7 @@ def tick(rt: Runtime, db) -> list[str]:
     """Broadcast the rooms whose screen the clock has changed since their last push."""
     changed = []
     for room in rt.schedule.rooms:
-        data = rt.room_view(db, room.id)
+        data = rt.room_view(db, room.id, full=True)
         if room.id not in rt.pushed:  # first look: screens got this state on joining
             rt.pushed[room.id] = signature(data)
         elif rt.pushed[room.id] != signature(data):

@@ -23,6 +23,7 @@ if not BUNDLED.exists():  # running from a source checkout: the file sits at the
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 KINDS = ("session", "break")
+MINUTES_MAX = 600  # a time budget: ten hours is already no budget at all
 
 
 class ScheduleError(Explained):
@@ -78,8 +79,12 @@ class Turn:
     role: str | None
     speaker: Person | None
     # Stable within the printed programme: the block's id and the turn's printed place
-    # (« session-3-2 »), whatever happens to the running order on the day.
+    # (« session-3-2 »), whatever happens to the running order on the day. A turn added
+    # on the day gets « session-3-i1 » (kiosk.order).
     id: str = ""
+    minutes: int | None = None  # the time budget, if the programme gives one
+    cancelled: bool = False  # on the day: kept in the record, hidden from the audience
+    inserted: bool = False  # on the day: not in the printed programme
 
     def to_json(self) -> dict[str, Any]:
         person = self.speaker.to_json() if self.speaker else {}
@@ -90,6 +95,7 @@ class Turn:
             "civility": person.get("civility"),
             "display_name": person.get("display_name"),
             "function": person.get("function"),
+            "minutes": self.minutes,
         }
 
 
@@ -105,6 +111,14 @@ class Block:
     description: str | None
     moderators: tuple[Person, ...]
     turns: tuple[Turn, ...]
+    turn_minutes: int | None = None  # the budget of a turn that gives none of its own
+
+    def budget(self, turn: Turn) -> int | None:
+        """A turn's time budget in minutes, or None: nothing counts down without one."""
+        return turn.minutes if turn.minutes is not None else self.turn_minutes
+
+    def turn(self, turn_id: str) -> Turn | None:
+        return next((t for t in self.turns if t.id == turn_id), None)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -117,6 +131,7 @@ class Block:
             "title": self.title,
             "description": self.description,
             "moderators": [m.to_json() for m in self.moderators],
+            "turn_minutes": self.turn_minutes,
             "turns": [t.to_json() for t in self.turns],
         }
 
@@ -269,9 +284,20 @@ class _Reader:
         local = dt.datetime.combine(date, dt.time(int(match[1]), int(match[2])))
         return local.replace(tzinfo=tz)
 
+    def minutes(self, data: _LineDict, key: str, what: Message) -> int | None:
+        value = data.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MINUTES_MAX:
+            problem = N_("%(what)s: '%(key)s' must be a whole number of minutes from 1 to %(max)d")
+            raise self.fail(data, Message(problem, what=what, key=key, max=MINUTES_MAX), key)
+        return value
+
     def person(self, data: Any, what: Message, parent: Any, role_only_ok: bool) -> Turn:
         data = self.mapping(data, what, parent)
-        self.keys(data, what, (), ("civility", "name", "function", "role"))
+        keys = ("civility", "name", "function", "role")
+        self.keys(data, what, (), (*keys, "minutes") if role_only_ok else keys)
+        minutes = self.minutes(data, "minutes", what)
         name = self.text(data, "name", what)
         role = self.text(data, "role", what)
         civility = self.text(data, "civility", what)
@@ -290,8 +316,8 @@ class _Reader:
             if civility or function:
                 problem = N_("%(what)s: missing 'name' for civility/function")
                 raise self.fail(data, Message(problem, what=what))
-            return Turn(role=role, speaker=None)
-        return Turn(role=role, speaker=Person(name, civility, function, role))
+            return Turn(role=role, speaker=None, minutes=minutes)
+        return Turn(role=role, speaker=Person(name, civility, function, role), minutes=minutes)
 
     def people(self, data: _LineDict, key: str, what: Message, role_only_ok: bool) -> tuple:
         items = data.get(key) or []
@@ -368,7 +394,15 @@ class _Reader:
                 data,
                 what,
                 ("id", "start", "end", "label"),
-                ("room", "kind", "title", "description", "moderators", "turns"),
+                (
+                    "room",
+                    "kind",
+                    "title",
+                    "description",
+                    "moderators",
+                    "turns",
+                    "turn_minutes",
+                ),
             )
             if any(b.id == block_id for b in blocks):
                 raise self.fail(data, Message(N_("%(what)s: duplicate id"), what=what))
@@ -410,6 +444,7 @@ class _Reader:
                         replace(turn, id=f"{block_id}-{place}")
                         for place, turn in enumerate(self.people(data, "turns", what, True), 1)
                     ),
+                    turn_minutes=self.minutes(data, "turn_minutes", what),
                 )
             )
             self._lines[block_id] = data.line

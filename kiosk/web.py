@@ -20,7 +20,9 @@ from werkzeug.http import dump_cookie
 from . import db as database
 from .errors import N_, Refusal
 from .i18n import gettext, language_in, select_locale
-from .live import CommandError, LiveStore, view
+from .live import CommandError, LiveStore, public, view
+from .order import apply
+from .order import load as load_edits
 from .schedule import Schedule
 
 socketio = SocketIO()
@@ -36,8 +38,10 @@ class Runtime:
         organiser_token: str,
         kiosk_token: str,
         pool: database.Pool,
+        stage_token: str = "",
     ):
         self.pool = pool
+        self.stage_token = stage_token  # reads a room's stage (the lectern's screen), no more
         self.schedule = schedule
         self.clock = clock
         self.organiser_token = organiser_token
@@ -48,15 +52,21 @@ class Runtime:
         # Set by a check-in; the ticker then pushes fresh counters to the organisers.
         self.attendance_dirty = False
 
-    def room_view(self, db, room: str) -> dict[str, Any]:
+    def room_view(self, db, room: str, full: bool = False) -> dict[str, Any]:
+        """A room's state: the audience's, or in full (organisers, the lectern's screen)."""
         store = LiveStore(db, self.schedule)
-        return view(self.schedule, store.state(room), self.clock.now(), self.clock.speed)
+        data = view(store.day(room), store.state(room), self.clock.now(), self.clock.speed)
+        return data if full else public(data)
 
-    def all_rooms_boot(self, db) -> dict[str, Any]:
+    def programme(self, db) -> Schedule:
+        """The programme as it now stands: print and the day's edits."""
+        return apply(self.schedule, load_edits(db))
+
+    def all_rooms_boot(self, db, full: bool = False) -> dict[str, Any]:
         """What a page following every room (tablet, phones) starts from."""
         return {
             "rooms": [r.id for r in self.schedule.rooms],
-            "states": {r.id: self.room_view(db, r.id) for r in self.schedule.rooms},
+            "states": {r.id: self.room_view(db, r.id, full) for r in self.schedule.rooms},
             "timezone": self.schedule.event.timezone,
             "locale": str(select_locale()),
         }
@@ -89,7 +99,7 @@ def refusal_body(exc: Refusal) -> dict[str, Any]:
     body.update(exc.details())
     if isinstance(exc, CommandError) and exc.state is not None:
         # stale: the client catches up on what it missed
-        body["state"] = runtime().room_view(get_db(), exc.state.room)
+        body["state"] = runtime().room_view(get_db(), exc.state.room, full=True)
     return body
 
 

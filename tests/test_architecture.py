@@ -19,14 +19,21 @@ PACKAGE = Path(__file__).resolve().parent.parent / "kiosk"
 LAYERS: list[set[str]] = [
     {"cli"},
     {"app", "server"},
-    {"views.api", "views.arrivals", "views.kiosk", "views.organiser", "views.public", "events"},
+    {
+        "views.api",
+        "views.arrivals",
+        "views.kiosk",
+        "views.organiser",
+        "views.public",
+        "events",
+    },
     {"views.answers", "push", "auth"},
     {"web"},
     {"i18n"},
-    {"live", "checkin", "attendees", "schedule", "clock"},  # the domain
+    {"live", "checkin", "attendees", "order", "schedule", "clock"},  # the domain
     {"db", "errors"},
 ]
-HTTP_FREE = {"live", "checkin", "attendees", "schedule", "clock", "db", "errors"}
+HTTP_FREE = LAYERS[-2] | LAYERS[-1]
 VIEWS_AND_HANDLERS = LAYERS[2] | {"views.answers", "push"}
 
 

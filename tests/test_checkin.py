@@ -214,7 +214,7 @@ def test_walk_ins_flagged_vip_before_are_not_any_more(tmp_path):
     for source in ("walk-in", "imported"):
         row = people.record(fields, source, at("09:00"))
         old["attendees"].insert({**row, "vip": 1})
-    assert database.migrate(old) == ["0008_walk_ins_are_not_vips"]
+    assert database.migrate(old) == ["0008_walk_ins_are_not_vips", "0009_running_order_and_timers"]
     vips = old.execute("SELECT source, vip FROM attendees ORDER BY source").fetchall()
     assert vips == [("imported", 1), ("walk-in", 0)]
 
@@ -499,6 +499,7 @@ def test_migrations_keep_the_log_and_the_checkins_of_an_older_database(tmp_path)
         "0006_fold_ligatures_in_keys",
         "0007_ended_sessions",
         "0008_walk_ins_are_not_vips",
+        "0009_running_order_and_timers",
     ]
     assert log(old) == before
     sql = old.execute("SELECT sql FROM sqlite_master WHERE name = 'checkin_log'").fetchone()[0]

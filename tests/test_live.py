@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from kiosk import db as database
-from kiosk.live import CommandError, LiveStore, RoomState, signature, view
+from kiosk.live import CommandError, Day, LiveStore, RoomState, room_blocks, signature, view
 
 from .conftest import at
 
@@ -87,38 +87,44 @@ def test_next_from_auto_highlights_first_speaker_then_each_turn(store, schedule)
 
 
 def test_next_steps_through_a_printed_break(store):
-    run(store, "goto", session="session-2", turn=4)
-    assert (run(store, "next").block_id, store.state(ROOM).turn_index) == ("pause-dejeuner", None)
+    run(store, "goto", session="session-2", turn=0)
+    for _ in range(4):  # every turn of session 2 heard, up to the debate
+        run(store, "next")
+    assert store.state(ROOM).turn_id == "session-2-5"
+    assert (run(store, "next").block_id, store.state(ROOM).turn_id) == ("pause-dejeuner", None)
     state = run(store, "next")
-    assert (state.block_id, state.turn_index) == ("session-3", 0)
+    assert (state.block_id, state.turn_id) == ("session-3", "session-3-1")
 
 
 def test_previous_goes_back_turn_by_turn_then_block_by_block(store):
     run(store, "goto", session="session-1", turn=1)
-    assert run(store, "previous").turn_index == 0
+    assert run(store, "previous").turn_id == "session-1-1"
     state = run(store, "previous")
-    assert (state.block_id, state.turn_index) == ("ouverture", 3)  # François Hollande
+    assert (state.block_id, state.turn_id) == ("ouverture", "ouverture-4")  # François Hollande
 
 
 def test_previous_from_an_auto_pause_goes_to_last_turn_before_it(store):
     state = run(store, "previous", "11:05")
-    assert (state.block_id, state.turn_index) == ("session-1", 3)
+    assert (state.block_id, state.turn_id) == ("session-1", "session-1-4")
 
 
 def test_next_from_an_auto_pause_goes_to_next_block(store):
     state = run(store, "next", "11:05")
-    assert (state.block_id, state.turn_index) == ("session-2", 0)
+    assert (state.block_id, state.turn_id) == ("session-2", "session-2-1")
 
 
 def test_edges_of_the_day_refuse_and_change_nothing(store):
     with pytest.raises(CommandError) as error:
         run(store, "previous", "07:00")
     assert error.value.code == "at_start"
-    run(store, "goto", session="conclusions", turn=2)
+    run(store, "goto", session="conclusions", turn=0)
+    run(store, "next")
+    run(store, "next")
+    assert store.state(ROOM).turn_id == "conclusions-3"
     with pytest.raises(CommandError) as error:
         run(store, "next")
     assert error.value.code == "at_end"
-    assert store.state(ROOM).version == 1
+    assert store.state(ROOM).version == 3
 
 
 def test_goto_follows_the_real_day_order_in_session_3(store, schedule):
@@ -131,9 +137,9 @@ def test_goto_follows_the_real_day_order_in_session_3(store, schedule):
 
 def test_goto_block_without_turn_starts_at_first_speaker(store):
     state = run(store, "goto", session="session-2")
-    assert (state.block_id, state.turn_index) == ("session-2", 0)
+    assert (state.block_id, state.turn_id) == ("session-2", "session-2-1")
     state = run(store, "goto", session="accueil")
-    assert (state.block_id, state.turn_index) == ("accueil", None)
+    assert (state.block_id, state.turn_id) == ("accueil", None)
 
 
 @pytest.mark.parametrize(
@@ -167,7 +173,7 @@ def test_manual_holds_after_the_block_ends_and_shows_drift(store, schedule):
 def test_auto_returns_to_the_clock(store, schedule):
     run(store, "goto", session="session-3", turn=1)
     state = run(store, "auto")
-    assert (state.mode, state.block_id, state.turn_index) == ("auto", None, None)
+    assert (state.mode, state.block_id, state.turn_id) == ("auto", None, None)
     assert summary(view(schedule, state, at("10:20"))) == (
         "session",
         "session-1",
@@ -219,7 +225,7 @@ def test_stale_version_is_refused_so_a_double_tap_skips_one_speaker_only(store):
     assert error.value.code == "stale"
     assert error.value.state == first
     assert store.state(ROOM) == first
-    assert first.turn_index == 0
+    assert first.turn_id == "session-1-1"
 
 
 def test_every_command_bumps_the_version(store):
@@ -245,7 +251,7 @@ def test_state_survives_in_a_new_process(store, tmp_path):
         "import json, sys; from kiosk import db; from kiosk.live import LiveStore; "
         "from kiosk.schedule import load; "
         "s = LiveStore(db.connect(sys.argv[1]), load()).state('lamartine'); "
-        "print(json.dumps(s.__dict__))"
+        "print(json.dumps(s.__dict__, default=str))"
     )
     out = subprocess.run(
         [sys.executable, "-c", script, str(tmp_path / "live.db")],
@@ -258,9 +264,17 @@ def test_state_survives_in_a_new_process(store, tmp_path):
         "version": 3,
         "mode": "manual",
         "block_id": "session-3",
-        "turn_index": 2,
+        "turn_id": "session-3-3",
         "delay_minutes": 10,
         "message": "Reprise à 14 h 40",
+        "stage_message": None,
+        "blackout": None,
+        "progress": False,
+        "pause_until": None,
+        # the turn's timer started with the goto (10:20 on the event's clock)
+        "timer": "Timer(started_at=datetime.datetime(2023, 7, 3, 10, 20, tzinfo=datetime."
+        "timezone(datetime.timedelta(seconds=7200))), paused_at=None, paused_seconds=0.0, "
+        "extra_seconds=0, carried_seconds=0.0)",
     }
 
 
@@ -317,8 +331,8 @@ def test_projected_times_in_manual_mode_follow_the_held_block(store, schedule):
     ],
 )
 def test_nothing_is_projected_when_nothing_moves(schedule, delay, hhmm, held):
-    mode, turn = ("manual", 0) if held else ("auto", None)
-    state = RoomState(ROOM, mode=mode, block_id=held, turn_index=turn, delay_minutes=delay)
+    mode, turn = ("manual", f"{held}-1") if held else ("auto", None)
+    state = RoomState(ROOM, mode=mode, block_id=held, turn_id=turn, delay_minutes=delay)
     assert view(schedule, state, at(hhmm))["projected"] == {}
 
 
@@ -390,8 +404,7 @@ def offline_screen(data, blocks, entry):
     block JSON the screen page boots with, and the projected times for what comes next."""
 
     def printed(block_id):
-        block = dict(blocks[block_id])
-        return {**block, "planned_start": block["start"], "planned_end": block["end"]}
+        return dict(data["edited"].get(block_id) or blocks[block_id])
 
     following = None
     if entry["next"]:
@@ -415,7 +428,8 @@ RECOMPUTED = ("server_time", "timeline", "projected")
 def test_each_timeline_entry_is_what_the_server_shows_at_that_moment(schedule, hhmm, delay):
     state = RoomState(ROOM, version=4, delay_minutes=delay, message="Bienvenue")
     data = view(schedule, state, at(hhmm))
-    blocks = {b.id: b.to_json() for b in schedule.blocks_in(ROOM)}  # as the screen page boots
+    # as the screen page boots
+    blocks = {b["id"]: b for b in room_blocks(Day.as_printed(schedule), state)}
     assert data["timeline"]
     for entry in data["timeline"]:
         moment = dt.datetime.fromisoformat(entry["at"])

@@ -9,6 +9,7 @@ import qrcode.image.svg
 from flask import Blueprint, Response, abort, current_app, render_template, url_for
 
 from ..i18n import select_locale
+from ..live import LiveStore, room_blocks
 from ..web import get_db, runtime
 
 bp = Blueprint("public", __name__)
@@ -33,10 +34,11 @@ def screen(room: str):
     rt = runtime()
     if rt.schedule.room(room) is None:
         abort(404)
+    store = LiveStore(get_db(), rt.schedule)
     boot = {
         "room": room,
         "state": rt.room_view(get_db(), room),
-        "blocks": [b.to_json() for b in rt.schedule.blocks_in(room)],
+        "blocks": room_blocks(store.day(room), store.state(room)),
         "timezone": rt.schedule.event.timezone,
         "locale": str(select_locale()),
     }

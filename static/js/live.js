@@ -57,16 +57,14 @@ const Kiosk = (() => {
   /* While the link is down, what the screen shows now: the server's timeline says what
      auto mode shows from each coming boundary (empty in manual mode, which holds), and
      this only picks the entry the clock has reached and fills in the blocks from the
-     printed ones the page booted with, moved where `projected` says, exactly as the
+     ones the page booted with (or edited since), moved where `projected` says, exactly as the
      server sends them. No rule about times is decided here. */
   function followTimeline(state, blocks, now) {
     let entry = null;
     for (const e of state.timeline) if (Date.parse(e.at) <= now) entry = e;
     if (!entry) return state;
-    const printed = (id) => {
-      const block = blocks.find((b) => b.id === id);
-      return Object.assign({}, block, { planned_start: block.start, planned_end: block.end });
-    };
+    // The blocks as they stand: the page's, or the state's when the day edited them.
+    const printed = (id) => Object.assign({}, state.edited[id] || blocks.find((b) => b.id === id));
     return Object.assign({}, state, {
       phase: entry.phase,
       session: entry.session ? printed(entry.session) : null,

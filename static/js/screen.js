@@ -60,18 +60,19 @@
     }
     if (!block.turns.length) return;
     const list = el("ol", "order");  // in one or two columns: fitSession() decides
-    block.turns.forEach((turn, i) => {
+    // The running order as it stands; a turn is past once it has been at the lectern,
+    // whatever its place (the server says which: `done`).
+    for (const turn of block.turns) {
       const item = person(el("li", "turn"), turn);
-      if (s.turn_index !== null) {
-        if (i < s.turn_index) item.classList.add("past");
-        if (i === s.turn_index) {
-          item.classList.add("current");
-          item.setAttribute("aria-current", "true");
-          item.prepend(el("span", "tag", `▶ ${t.at_lectern}`));
-        }
+      item.dataset.turn = turn.id;
+      if (turn.done) item.classList.add("past");
+      if (s.speaker && turn.id === s.speaker.turn_id) {
+        item.classList.add("current");
+        item.setAttribute("aria-current", "true");
+        item.prepend(el("span", "tag", `▶ ${t.at_lectern}`));
       }
       list.append(item);
-    });
+    }
     main.append(list);
   }
 
@@ -182,7 +183,7 @@
   }
 
   function key(s) {
-    return JSON.stringify([s.version, s.phase, s.session && s.session.id, s.turn_index,
+    return JSON.stringify([s.version, s.phase, s.session, s.speaker && s.speaker.turn_id,
       s.next && s.next.id, s.message, s.delay_minutes, s.next && s.next.start]);
   }
 
