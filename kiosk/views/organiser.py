@@ -36,8 +36,10 @@ def tablet():
     if not session_is_organiser():
         return _login_page()
     rt = runtime()
-    boot = rt.all_rooms_boot(get_db())
-    return render_template("organiser.html", schedule=rt.schedule, boot=boot, csrf=csrf_token())
+    boot = rt.all_rooms_boot(get_db(), full=True)
+    return render_template(
+        "organiser.html", schedule=rt.programme(get_db()), boot=boot, csrf=csrf_token()
+    )
 
 
 @bp.post("/login")

@@ -113,10 +113,12 @@ const Kiosk = (() => {
   /* Connect, join the rooms, and get the full state now and after every change.
      socket.io reconnects by itself; on each reconnection the page joins again and
      so resyncs, whatever it missed. */
-  function connect(rooms, onState, onLink) {
+  /* Follow rooms: `join` says more (full: true and the stage secret for the lectern's
+     screen; an organiser's page sends full: true alone). */
+  function connect(rooms, onState, onLink, join = {}) {
     const socket = io({ reconnectionDelayMax: 3000 });
     socket.on("connect", () => {
-      socket.emit("join", { rooms });
+      socket.emit("join", Object.assign({ rooms }, join));
       onLink(true);
     });
     socket.on("disconnect", () => onLink(false));

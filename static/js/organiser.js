@@ -169,7 +169,7 @@
     $("link").textContent = up ? `● ${t.live}` : `⟳ ${t.reconnecting}`;
     $("link").dataset.up = up ? "yes" : "no";
     document.body.dataset.online = up ? "yes" : "no";
-  });
+  }, { full: true });
   // A VIP's arrival at the welcome desk is announced on the tablet too.
   socket.on("connect", () => socket.emit("watch_attendance"));
   socket.on("vip", Kiosk.showVip);
