@@ -570,6 +570,81 @@ def purge_command(db_path, yes) -> None:
     )
 
 
+def report_html(report, css: str, lang: str) -> str:
+    """The report's page (templates/report.html) outside any request: with `css`, the
+    stylesheet is written into the page so that the file prints on its own."""
+    import jinja2
+    from babel.dates import format_date
+
+    from . import report as record
+    from .app import TEMPLATES
+    from .i18n import plural_translator, translator
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    gettext = translator(lang)
+    env.install_gettext_callables(gettext, plural_translator(lang), newstyle=True)  # type: ignore[attr-defined]
+    return env.get_template("report.html").render(
+        report=report,
+        day=format_date(report.date, "full", locale=lang),
+        lang=lang,
+        css=css,
+        **record.helpers(gettext, "," if lang == "fr" else "."),
+    )
+
+
+@cli.command("report")
+@_db_option
+@_schedule_option
+@click.option(
+    "--format",
+    "kind",
+    type=click.Choice(["md", "csv", "html"]),
+    default="md",
+    show_default=True,
+    help="md for the rapporteur, csv for a spreadsheet (« ; » and UTF-8 BOM, as French "
+    "Excel opens it), html to print.",
+)
+@click.argument("file", required=False, type=click.Path(dir_okay=False, writable=True))
+def report_command(db_path, schedule_path, kind, file) -> None:
+    """Write the record of the day: each block and turn, planned and actual times and
+    minutes, overruns, status, delays and messages, with the day's totals (to FILE, or
+    the screen).
+
+    Example: kiosk report --format csv compte-rendu.csv
+    """
+    from pathlib import Path
+
+    from . import report as record
+    from .app import STATIC
+    from .i18n import translator
+    from .schedule import load
+
+    try:
+        schedule = load(schedule_path)
+    except ScheduleError as exc:
+        raise Failure(told(exc)) from None
+    lang = language()
+    gettext = translator(lang)
+    decimal = "," if lang == "fr" else "."
+    built = record.build(_open_db(db_path), schedule)
+    if kind == "csv":
+        text = record.to_csv(built, gettext, decimal)
+    elif kind == "html":
+        css = (STATIC / "css" / "report.css").read_text(encoding="utf-8")
+        text = report_html(built, css, lang)
+    else:
+        text = record.to_markdown(built, gettext, decimal)
+    if file is None:
+        click.echo(text.removeprefix("\ufeff"), nl=not text.endswith("\n"))
+        return
+    Path(file).write_text(text, encoding="utf-8", newline="")
+    click.echo(_("Report written to %(file)s.", file=file))
+
+
 def main() -> None:
     # Patch before anything imports socket or threading, as gevent requires.
     if len(sys.argv) > 1 and sys.argv[1] == "serve":

@@ -109,3 +109,13 @@ def block_times(block_id: str):
     room = _block_room(block_id)
     data = run_command(runtime(), get_db(), room, "times", {**body, "session": block_id})
     return jsonify(data)
+
+
+@bp.get("/report")
+@organiser_required
+def day_report():
+    """The record of the day (kiosk.report): each block and turn, planned and actual."""
+    from .. import report
+
+    rt = runtime()
+    return jsonify(report.to_json(report.build(get_db(), rt.schedule, rt.clock.now())))

@@ -59,3 +59,25 @@ def logout():
     if csrf_ok(request.form.get("csrf")):
         log_out()
     return redirect(url_for("organiser.tablet"))
+
+
+@bp.get("/report")
+def report_page():
+    """The record of the day, to print: the organiser only (others get the login)."""
+    if not session_is_organiser():
+        return _login_page()
+    from .. import i18n, report
+
+    rt = runtime()
+    built = report.build(get_db(), rt.schedule, rt.clock.now())
+    lang = i18n.select_locale().language
+    return render_template(
+        "report.html",
+        report=built,
+        day=i18n.longdate(built.date),
+        lang=lang,
+        css=None,
+        stylesheet=url_for("static", filename="css/report.css"),
+        back=url_for("organiser.tablet"),
+        **report.helpers(i18n.gettext, "," if lang == "fr" else "."),
+    )
