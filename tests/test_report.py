@@ -244,7 +244,7 @@ def test_csv_has_one_row_per_turn_with_its_block(db, store, schedule):
         "14:54",
         "10",
     )
-    assert session[1]["Statut"] == "intervenu, hors ordre (avant M. Stéphane Troussel)"
+    assert session[1]["Statut"] == "entendue, hors ordre (avant M. Stéphane Troussel)"
     # A block without turns still has its row.
     assert [r["Bloc"] for r in table].count("Accueil") == 1
 
@@ -255,11 +255,16 @@ def test_markdown_and_html_carry_the_same_rows(db, store, schedule, app):
     built = report.build(db, schedule)
     md = report.to_markdown(built, translator("fr"))
     assert "### Session 3 — La spécificité" in md
-    assert "| 3 | M. Stéphane Troussel | intervenu | 14:37–14:44 | 14:44–14:54 | 7 | 10 |  | +3 |" in md
+    assert (
+        "| 3 | M. Stéphane Troussel | entendue | 14:37–14:44 | 14:44–14:54 | 7 | 10 |  | +3 |" in md
+    )
     assert "- 15:10 : +5 min" in md
     assert "Fin de la journée : 15:08 (prévue 17:15, −127 min)" in md
     english = report.to_markdown(built, translator("en"))
-    assert "| 3 | M. Stéphane Troussel | spoke | 14:37–14:44 | 14:44–14:54 | 7 | 10 |  | +3 |" in english
+    assert (
+        "| 3 | M. Stéphane Troussel | spoke | 14:37–14:44 | 14:44–14:54 | 7 | 10 |  | +3 |"
+        in english
+    )
 
 
 def test_json_gives_iso_times_and_figures(db, store, schedule):
@@ -290,7 +295,7 @@ def test_kiosk_report_prints_markdown_in_french_by_default(tmp_path, db, store):
     replay_session_3(store)
     done = run_kiosk("report", "--db", str(tmp_path / "kiosk.db"), lang="fr")
     assert done.returncode == 0, done.stderr
-    assert "| 2 | M. Bertrand Gallet | intervenu, hors ordre (avant M. Stéphane Troussel) |" in (
+    assert "| 2 | M. Bertrand Gallet | entendue, hors ordre (avant M. Stéphane Troussel) |" in (
         done.stdout
     )
 
