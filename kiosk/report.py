@@ -398,7 +398,7 @@ def helpers(gettext: Callable[..., str], decimal: str) -> dict[str, Any]:
         "flags": lambda turn: flags(turn, gettext),
         "totals": lambda totals: totals_lines(totals, gettext, decimal),
         "block_times": lambda block: _span_line(block, gettext),
-        "delay": lambda d: _minutes(d.minutes, gettext),
+        "delay": lambda d: _delay(d.minutes, gettext),
     }
 
 
@@ -603,7 +603,7 @@ def to_markdown(
             lines.append("")
         lines += [f"### {_('Delays declared')}", ""]
         lines += [
-            "- " + _("%(time)s: %(minutes)s", time=clock(d.at), minutes=_minutes(d.minutes, _))
+            "- " + _("%(time)s: %(minutes)s", time=clock(d.at), minutes=_delay(d.minutes, _))
             for d in room.delays
         ] or [_("None.")]
         lines += ["", f"### {_('Messages shown')}", ""]
@@ -623,14 +623,22 @@ def _span(start: dt.datetime | None, end: dt.datetime | None) -> str:
     return f"{clock(start)}–{clock(end)}" if end else f"{clock(start)}–…"
 
 
-def _minutes(minutes: int, _: Callable[..., str]) -> str:
-    return _("%(minutes)s min", minutes=f"{minutes:+d}".replace("-", "−"))
+def _delay(minutes: int, _: Callable[..., str]) -> str:
+    """A declared delay in words: it sets the room's lateness, it does not add to it."""
+    if minutes > 0:
+        return _("running %(n)d min late", n=minutes)
+    if minutes < 0:
+        return _("running %(n)d min early", n=-minutes)
+    return _("back on time")
 
 
 def _span_line(block: BlockRecord, _: Callable[..., str]) -> str:
     planned = _span(block.planned_start, block.planned_end)
-    actual = _span(block.actual_start, block.actual_end) or _("nobody at the lectern")
-    line = _("Planned %(planned)s; actual %(actual)s.", planned=planned, actual=actual)
+    if not block.turns:  # a welcome, a lunch: nobody at the lectern, nothing to record
+        line = _("Planned %(planned)s.", planned=planned)
+    else:
+        actual = _span(block.actual_start, block.actual_end) or _("nobody at the lectern")
+        line = _("Planned %(planned)s; actual %(actual)s.", planned=planned, actual=actual)
     if block.rescheduled:
         line += " " + _("Times changed on the day: %(times)s.", times=_span(block.start, block.end))
     return line

@@ -258,7 +258,7 @@ def test_markdown_and_html_carry_the_same_rows(db, store, schedule, app):
     assert (
         "| 3 | M. Stéphane Troussel | entendue | 14:37–14:44 | 14:44–14:54 | 7 | 10 |  | +3 |" in md
     )
-    assert "- 15:10 : +5 min" in md
+    assert "- 15:10 : retard de 5 min" in md
     assert "Fin de la journée : 15:08 (prévue 17:15, −127 min)" in md
     english = report.to_markdown(built, translator("en"))
     assert (

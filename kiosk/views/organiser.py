@@ -78,6 +78,7 @@ def report_page():
         lang=lang,
         css=None,
         stylesheet=url_for("static", filename="css/report.css"),
+        icon=url_for("static", filename="img/favicon.svg"),
         back=url_for("organiser.tablet"),
         **report.helpers(i18n.gettext, "," if lang == "fr" else "."),
     )
