@@ -111,10 +111,21 @@ def test_report_page_after_the_day_prints_on_a4(pages, day_server):
     page.screenshot(path=ARTIFACTS / "report-1000x1400.png")
     page.screenshot(path=ARTIFACTS / "report-full.png", full_page=True)
     session_3 = page.locator("section.block", has=page.locator("tr[data-turn='session-3-1']"))
+    # The afternoon of the day: Session 2's edits, Session 3 as it happened, the log
+    # (docs/screenshots/report.png).
+    page.evaluate(
+        "document.querySelector(\"tr[data-turn='session-2-1']\").closest('section')"
+        ".scrollIntoView()"
+    )
+    page.screenshot(path=ARTIFACTS / "report-afternoon-1000x1400.png")
     session_3.screenshot(path=ARTIFACTS / "report-session-3.png")
 
     page.emulate_media(media="print")
     assert page.locator(".report-bar").is_hidden()
+    # The width of an A4 sheet inside its margins (210 mm - 2 x 12 mm, at 96 px an inch):
+    # the table fits without being cut.
+    page.set_viewport_size({"width": 703, "height": 1000})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 703
     page.screenshot(path=ARTIFACTS / "report-print.png", full_page=True)
     session_3.screenshot(path=ARTIFACTS / "report-print-session-3.png")
     page.locator("section.log").screenshot(path=ARTIFACTS / "report-print-log.png")
