@@ -618,6 +618,8 @@ def report_command(db_path, schedule_path, kind, file) -> None:
     """
     from pathlib import Path
 
+    from babel.dates import format_date
+
     from . import report as record
     from .app import STATIC
     from .i18n import translator
@@ -637,7 +639,8 @@ def report_command(db_path, schedule_path, kind, file) -> None:
         css = (STATIC / "css" / "report.css").read_text(encoding="utf-8")
         text = report_html(built, css, lang)
     else:
-        text = record.to_markdown(built, gettext, decimal)
+        day = format_date(built.date, "full", locale=lang)
+        text = record.to_markdown(built, gettext, decimal, day)
     if file is None:
         click.echo(text.removeprefix("\ufeff"), nl=not text.endswith("\n"))
         return

@@ -553,12 +553,16 @@ def _cell(text: str | None) -> str:
 
 
 def to_markdown(
-    report: Report, gettext: Callable[..., str] = as_written, decimal: str = ","
+    report: Report,
+    gettext: Callable[..., str] = as_written,
+    decimal: str = ",",
+    day: str | None = None,
 ) -> str:
     """For the rapporteur: each block with its turns in the order heard, then the room's
-    delays, messages and totals."""
+    delays, messages and totals. `day`: the date as the language writes it."""
     _ = gettext
-    lines = [f"# {report.title}", "", _("Record of the day, %(date)s", date=report.date), ""]
+    day = day or report.date.isoformat()
+    lines = [f"# {report.title}", "", _("Record of the day, %(date)s", date=day), ""]
     for room in report.rooms:
         lines += [f"## {room.name}", ""]
         for block in room.blocks:
@@ -601,17 +605,17 @@ def to_markdown(
                 ]
                 lines.append("| " + " | ".join(cells) + " |")
             lines.append("")
-        lines += [f"### {_('Delays declared')}", ""]
+        lines += ["### " + _("Delays declared"), ""]
         lines += [
             "- " + _("%(time)s: %(minutes)s", time=clock(d.at), minutes=_delay(d.minutes, _))
             for d in room.delays
         ] or [_("None.")]
-        lines += ["", f"### {_('Messages shown')}", ""]
+        lines += ["", "### " + _("Messages shown"), ""]
         lines += [
             "- " + _("%(times)s: “%(text)s”", times=_span(m.at, m.until), text=m.text)
             for m in room.messages
         ] or [_("None.")]
-        lines += ["", f"### {_('Totals')}", ""]
+        lines += ["", "### " + _("Totals"), ""]
         lines += [f"- {line}" for line in totals_lines(room.totals, _, decimal)]
         lines.append("")
     return "\n".join(lines)
