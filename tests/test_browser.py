@@ -229,7 +229,9 @@ def test_offline_screen_builds_what_the_server_sends_at_each_timeline_entry(page
                 del offline[key], there[key]
             assert offline == there, (delay, hhmm, entry)
     # manual mode holds: the timeline is empty and nothing changes, whatever the clock
-    held = view(schedule, RoomState("lamartine", 2, "manual", "session-1", 1), at("10:20"))
+    held = view(
+        schedule, RoomState("lamartine", 2, "manual", "session-1", "session-1-2"), at("10:20")
+    )
     assert screen.evaluate(follow, [held, at("16:00").timestamp() * 1000]) == held
 
 
