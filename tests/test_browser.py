@@ -229,7 +229,9 @@ def test_offline_screen_builds_what_the_server_sends_at_each_timeline_entry(page
                 del offline[key], there[key]
             assert offline == there, (delay, hhmm, entry)
     # manual mode holds: the timeline is empty and nothing changes, whatever the clock
-    held = view(schedule, RoomState("lamartine", 2, "manual", "session-1", 1), at("10:20"))
+    held = view(
+        schedule, RoomState("lamartine", 2, "manual", "session-1", "session-1-2"), at("10:20")
+    )
     assert screen.evaluate(follow, [held, at("16:00").timestamp() * 1000]) == held
 
 
@@ -336,3 +338,48 @@ def test_long_drifts_and_delays_read_in_hours_on_the_tablet(pages, server):
     english = pages.open(f"{server.url}/organiser?token={TOKEN}&lang=en", 1280, 800)
     ahead = re.compile(r"^⚠ 6 hr (09|10) min ahead of the printed programme$")
     expect(english.locator("#drift")).to_have_text(ahead)
+
+
+def test_phone_programme_follows_the_running_order_edited_on_the_day(pages, server):
+    from playwright.sync_api import expect
+
+    phone = pages.open(server.url + "/programme", 390, 844)
+    expect(phone.locator("body")).to_have_attribute("data-online", "yes")
+    turns = phone.locator("#block-session-3 li .who")
+    expect(turns).to_have_count(4)
+    # A replacement speaker added on the tablet appears without reload…
+    server.post(
+        "/api/blocks/session-3/turns",
+        {"civility": "Mme", "name": "Anne Dupont", "function": "Maire", "before": "session-3-2"},
+    )
+    expect(turns).to_have_text(
+        [
+            "M. Khalil Harfouche",
+            "Mme Anne Dupont",
+            "M. Stéphane Troussel",
+            "M. Bertrand Gallet",
+            "Mme Benedetta Oddo",
+        ]
+    )
+    # …a cancelled speaker leaves the phone, and the one at the lectern is marked.
+    server.post("/api/rooms/lamartine/update", {"turn": "session-3-2", "cancelled": True})
+    expect(turns).to_have_count(4)
+    server.post("/api/rooms/lamartine/goto", {"session": "session-3", "turn": "session-3-3"})
+    expect(phone.locator('#block-session-3 li[aria-current="true"] .who')).to_have_text(
+        "M. Bertrand Gallet"
+    )
+    # Reloaded, the page is served as the programme now stands; two undos take it back
+    # to print, live.
+    phone.reload()
+    expect(turns).to_have_count(4)
+    expect(phone.locator("body")).to_have_attribute("data-online", "yes")
+    server.post("/api/rooms/lamartine/undo", {})
+    server.post("/api/rooms/lamartine/undo", {})
+    expect(turns).to_have_text(
+        [
+            "M. Khalil Harfouche",
+            "M. Stéphane Troussel",
+            "M. Bertrand Gallet",
+            "Mme Benedetta Oddo",
+        ]
+    )

@@ -66,3 +66,16 @@ def test_bad_bodies_name_the_field_and_unknown_ids_are_404(client):
 def test_edits_need_the_organiser_secret(client):
     assert client.patch("/api/turns/session-3-2", json={"cancelled": True}).status_code == 401
     assert "Stéphane Troussel" in turns(client)
+
+
+def test_edits_carry_the_version_like_every_command(client):
+    version = client.get("/api/rooms/lamartine/state").get_json()["version"]
+    answer = client.patch(
+        "/api/turns/session-3-2", json={"cancelled": True, "version": version}, headers=AUTH
+    )
+    assert answer.status_code == 200, answer.get_json()
+    stale = client.post(
+        "/api/blocks/session-3/turns", json={"name": "X", "version": version}, headers=AUTH
+    )
+    assert (stale.status_code, stale.get_json()["error"]) == (409, "stale")
+    assert "X" not in turns(client)

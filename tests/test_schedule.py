@@ -201,3 +201,36 @@ def test_every_turn_has_a_stable_id_from_its_printed_place(schedule):
     ids = [t.id for b in schedule.blocks for t in b.turns]
     assert len(ids) == len(set(ids))  # unique in the whole event
     assert load().block("session-3").turns[2].id == "session-3-3"  # the same at each load
+
+
+def test_time_budgets_per_turn_and_per_block():
+    text = GOOD.replace("    label: Three\n", "    label: Three\n    turn_minutes: 7\n", 1).replace(
+        "{name: Ann, function: Mayor}", "{name: Ann, function: Mayor, minutes: 12}", 1
+    )
+    block = parse(text).block("three")
+    assert [block.budget(t) for t in block.turns] == [12, 7]  # its own, else the block's
+    printed = parse(GOOD).block("three")
+    assert [printed.budget(t) for t in printed.turns] == [None, None]
+
+
+def test_the_colloque_prints_no_budget(schedule):
+    """No guessing: without a printed budget nothing counts down."""
+    assert all(b.budget(t) is None for b in schedule.blocks for t in b.turns)
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "7.5", "seven", "601", "true"])
+def test_bad_budgets_name_the_place(value):
+    text = GOOD.replace("{name: Ann, function: Mayor}", f"{{name: Ann, minutes: {value}}}", 1)
+    with pytest.raises(ScheduleError) as error:
+        parse(text, "day.yaml")
+    assert "line 17: block 'three', turns #1: 'minutes' must be a whole number of minutes" in str(
+        error.value
+    )
+
+
+def test_moderators_have_no_budget():
+    text = GOOD.replace(
+        "    turns:\n", "    moderators:\n      - {name: Bob, minutes: 5}\n    turns:\n", 1
+    )
+    with pytest.raises(ScheduleError, match="moderators #1: unknown key 'minutes'"):
+        parse(text, "day.yaml")

@@ -33,19 +33,24 @@ def test_state_survives_kill_9(server: Server):
     assert server.post("/api/rooms/lamartine/goto", {"session": "session-3", "turn": 2}).ok
     assert server.post("/api/rooms/lamartine/delay", {"minutes": 20}).ok
     assert server.post("/api/rooms/lamartine/message", {"text": "Reprise à 15 h"}).ok
+    order = ["session-3-1", "session-3-3", "session-3-2", "session-3-4", "session-3-5"]
+    assert server.post("/api/blocks/session-3/order", {"turns": order}).ok
     before = server.state()
     server.kill()  # SIGKILL: no chance to flush or clean up
     server.start()
     after = server.state()
     for data in (before, after):
         data.pop("server_time")
+        # the speaker's clock goes on (and the simulated one restarts at --clock)
+        del data["timer"]["elapsed_seconds"], data["timer"]["remaining_seconds"]
     assert after == before
+    assert [t["id"] for t in after["session"]["turns"]] == order
     assert (
         after["version"],
         after["speaker"]["name"],
         after["delay_minutes"],
         after["message"],
-    ) == (3, "Bertrand Gallet", 20, "Reprise à 15 h")
+    ) == (4, "Bertrand Gallet", 20, "Reprise à 15 h")
 
 
 def test_websocket_client_gets_state_on_join_and_each_change(server: Server):

@@ -9,7 +9,7 @@ import qrcode.image.svg
 from flask import Blueprint, Response, abort, current_app, render_template, url_for
 
 from ..i18n import select_locale
-from ..live import LiveStore, room_blocks
+from ..live import LiveStore, heard, room_blocks
 from ..web import get_db, runtime
 
 bp = Blueprint("public", __name__)
@@ -52,7 +52,19 @@ def programme():
     """The whole day on a phone, the current item highlighted live."""
     rt = runtime()
     boot = rt.all_rooms_boot(get_db())
-    return render_template("programme.html", schedule=rt.schedule, boot=boot)
+    programme = rt.programme(get_db())
+    # Blocks the day has edited are served as they stand; should an undo take them back
+    # to print, the page needs print (the others it has).
+    boot["printed"] = {
+        b.id: {
+            "start": b.start.isoformat(),
+            "end": b.end.isoformat(),
+            "turns": [t.to_json() for t in heard(b)],
+        }
+        for b in rt.schedule.blocks
+        if programme.block(b.id) != b
+    }
+    return render_template("programme.html", schedule=programme, boot=boot)
 
 
 @bp.get("/qr/programme.svg")

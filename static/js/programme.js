@@ -15,8 +15,9 @@
       const isNow = Boolean(s.session) && block.dataset.block === s.session.id;
       block.classList.toggle("now", isNow);
       block.querySelector(".now-badge").hidden = !isNow;
+      follow(block, s);
       for (const turn of block.querySelectorAll("li[data-turn]")) {
-        const speaking = isNow && s.turn_index === Number(turn.dataset.turn);
+        const speaking = isNow && Boolean(s.speaker) && s.speaker.turn_id === turn.dataset.turn;
         turn.classList.toggle("speaking", speaking);
         turn.querySelector(".speaking-badge").hidden = !speaking;
         if (speaking) turn.setAttribute("aria-current", "true");
@@ -36,6 +37,45 @@
         const bar = document.querySelector(".live-bar").offsetHeight;
         window.scrollTo(0, block.getBoundingClientRect().top + window.scrollY - bar - 8);
       }
+    }
+  }
+
+  /* The running order as the organisers edit it on the day: a block the state lists in
+     `edited` is drawn from it; one that is no longer edited (an undo) goes back to print:
+     the page's own list, or the print the server sent for blocks edited before. */
+  const served = new Map();  // block id -> its list as the page was served
+  function follow(block, s) {
+    const id = block.dataset.block;
+    const edited = s.edited[id] || boot.printed[id];
+    const list = block.querySelector("ol.turns");
+    if (!served.has(id)) served.set(id, list ? list.cloneNode(true) : null);
+    const drawn = block.dataset.drawn || "";
+    const wanted = edited ? JSON.stringify([edited.turns, edited.start, edited.end]) : "";
+    if (drawn === wanted) return;
+    block.dataset.drawn = wanted;
+    let fresh = served.get(id) ? served.get(id).cloneNode(true) : null;
+    if (edited) {
+      fresh = el("ol", "turns");
+      for (const turn of edited.turns) {
+        const item = el("li");
+        item.dataset.turn = turn.id;
+        const badge = el("span", "badge speaking-badge", `▶ ${t.at_lectern}`);
+        badge.hidden = true;
+        item.append(badge);
+        if (turn.role) item.append(el("span", "role", turn.role));
+        if (turn.display_name) item.append(el("span", "who", turn.display_name));
+        if (turn.display_name && turn.function) item.append(el("span", "function", turn.function));
+        fresh.append(item);
+      }
+      if (!edited.turns.length) fresh = null;
+    }
+    if (list && fresh) list.replaceWith(fresh);
+    else if (list) list.remove();
+    else if (fresh) block.append(fresh);
+    for (const [time, key] of [[block.querySelector("time[data-start]"), "start"],
+                               [block.querySelector("time[data-end]"), "end"]]) {
+      if (!time.dataset.served) time.dataset.served = time.dataset.planned;
+      time.dataset.planned = edited ? hm(Date.parse(edited[key])) : time.dataset.served;
     }
   }
 
