@@ -896,7 +896,9 @@ class LiveStore:
             if action == "undo":
                 logged = self._undo(room)
             elif action in order.EDITS:
-                undo = self._edit(room, day, action, args, now, sequence)
+                # Without `version` (and the socket's room, action): insert and update
+                # refuse fields they do not know.
+                undo = self._edit(room, day, action, logged, now, sequence)
             new = state
             if action in order.EDITS or action == "undo":
                 day = self.day(room)

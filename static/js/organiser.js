@@ -15,6 +15,8 @@
   let editing = false;  // « Modifier l'ordre »: the per-turn controls are shown
   let form = null;  // the open edit form: {mode, block, turn}
   let shownOrder = "";  // what the running order was last drawn from
+  // The edit form moves under what it edits, in and out of the list that is redrawn.
+  const formNode = $("edit-form");
 
   /* A double tap must not step twice. Each command carries the version it was issued
      against, but the pushed state reaches the tablet within milliseconds, so a second
@@ -56,7 +58,7 @@
     return seconds < 0 ? `+${text}` : text;
   }
 
-  const who = (turn) => turn.display_name || turn.role || "";
+  const who = (turn) => (turn ? turn.display_name || turn.role || "" : "");
 
   /* The room's blocks as they stand: a block the day edited as the state carries it,
      else as printed (the page's boot data, in the same shape). */
@@ -301,7 +303,7 @@
   // --- the edit form (insert, correct, budgets, times), under what it edits -----------
 
   function placeForm() {
-    const node = $("edit-form");
+    const node = formNode;
     if (!form) {
       node.hidden = true;
       return;
@@ -320,7 +322,7 @@
 
   function closeForm() {
     form = null;
-    const node = $("edit-form");
+    const node = formNode;
     node.hidden = true;
     $("tablet").querySelector(".order").append(node);
   }
@@ -335,7 +337,7 @@
     const block = blockOf(s, blockId);
     const turn = turnId ? block.turns.find((x) => x.id === turnId) : null;
     form = { mode, block: blockId, turn: turnId };
-    const node = $("edit-form");
+    const node = formNode;
     const f = node.elements;
     node.dataset.mode = mode;
     for (const part of node.querySelectorAll("[data-modes]")) {
@@ -380,11 +382,11 @@
     node.scrollIntoView({ block: "nearest" });
   }
 
-  $("edit-form").addEventListener("submit", (event) => {
+  formNode.addEventListener("submit", (event) => {
     event.preventDefault();
     if (!form) return;
     const which = event.submitter ? event.submitter.dataset.submit : "save";
-    const f = $("edit-form").elements;
+    const f = formNode.elements;
     const text = (name) => f[name].value.trim() || null;
     const minutes = f.minutes.value === "" ? null : Number(f.minutes.value);
     const person = () => ({
