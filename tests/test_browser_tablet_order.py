@@ -14,6 +14,7 @@ from kiosk import db as database
 from kiosk.live import LiveStore
 from kiosk.schedule import load
 
+from .browsing import ARTIFACTS
 from .conftest import TOKEN, Server, at, free_port
 
 pytestmark = pytest.mark.browser
@@ -100,7 +101,7 @@ def test_the_tablet_reorders_session_3_and_the_screen_follows(pages, afternoon):
     assert screen_order(screen) == SESSION_3_AS_HEARD
     order = tablet.locator('.o-block[data-block="session-3"] .o-turn .who')
     expect(order).to_have_text(SESSION_3_AS_HEARD[:4])
-    expect(row(tablet, "session-3-3").locator(".badge")).to_have_text("déplacé")
+    expect(row(tablet, "session-3-3").locator(".flag")).to_have_text("déplacé")
     settled(tablet)
     # The real day: Harfouche, then the organiser taps Gallet.
     row(tablet, "session-3-1").locator(".o-turn").click()
@@ -143,7 +144,7 @@ def test_a_replacement_speaker_inserted_on_the_tablet_appears_on_the_screen(page
     expect(item.locator(".function")).to_have_text("Adjointe au maire de Lyon")
     added = tablet.locator('.o-block[data-block="session-3"] .o-row').nth(1)
     expect(added.locator(".who")).to_have_text("Mme Camille Dupont")
-    expect(added.locator(".badge")).to_have_text("ajouté")
+    expect(added.locator(".flag")).to_have_text("ajouté")
     assert screen.evaluate("window.notReloaded") is True
     # A refused form stays open, its field marked, the reason in the toast.
     settled(tablet)
@@ -168,7 +169,7 @@ def test_cancel_strikes_the_turn_on_the_tablet_hides_it_on_screen_and_undo_resto
     assert "M. Stéphane Troussel" not in screen_order(screen)
     turn = row(tablet, "session-3-2").locator(".o-turn")
     expect(turn).to_have_class(re.compile(r"\bcancelled\b"))
-    expect(turn.locator(".badge")).to_have_text("annulé")
+    expect(turn.locator(".flag")).to_have_text("annulé")
     struck = turn.locator(".who").evaluate("(e) => getComputedStyle(e).textDecorationLine")
     assert struck == "line-through"
     expect(row(tablet, "session-3-2").locator("button.restore")).to_be_visible()
@@ -183,7 +184,7 @@ def test_cancel_strikes_the_turn_on_the_tablet_hides_it_on_screen_and_undo_resto
         "Débat avec la salle",
     ]
     expect(turn).not_to_have_class(re.compile("cancelled"))
-    expect(turn.locator(".badge")).to_have_count(0)  # as printed again
+    expect(turn.locator(".flag")).to_have_count(0)  # as printed again
     settled(tablet)
     # A typo corrected from the form reaches the screen too.
     row(tablet, "session-3-3").locator("button.correct").click()
@@ -192,7 +193,7 @@ def test_cancel_strikes_the_turn_on_the_tablet_hides_it_on_screen_and_undo_resto
     expect(screen.locator("ol.order li.turn").nth(2).locator(".function")).to_have_text(
         "Président d’ACTED"
     )
-    expect(row(tablet, "session-3-3").locator(".badge")).to_have_text("corrigé")
+    expect(row(tablet, "session-3-3").locator(".flag")).to_have_text("corrigé")
     assert screen.evaluate("window.notReloaded") is True
 
 
@@ -217,7 +218,7 @@ def test_the_countdown_runs_with_a_budget_takes_extra_time_and_pauses(pages, aft
     tablet.locator('.o-block[data-block="session-3"] button.block-budget').click()
     tablet.locator('#edit-form input[name="minutes"]').fill("7")
     tablet.locator("#edit-form button.save").click()
-    expect(row(tablet, "session-3-2").locator(".minutes")).to_have_text("⏱ 7 min")
+    expect(row(tablet, "session-3-2").locator(".minutes")).to_have_text("◷ 7 min")
     expect(countdown).to_have_attribute("data-kind", "running")  # Harfouche has 7 min now
     settled(tablet)
     tablet.locator("button.next").click()  # Troussel, 7 minutes
@@ -229,7 +230,8 @@ def test_the_countdown_runs_with_a_budget_takes_extra_time_and_pauses(pages, aft
     expect(countdown).to_have_text(re.compile(r"^(8:00|7:5\d)$"))
     expect(tablet.locator("#timer-note")).to_contain_text("+1 min accordée")
     settled(tablet)
-    tablet.get_by_role("button", name="⏸ Pause chrono").click()
+    expect(tablet.locator("#hold")).to_have_text("❚❚ Pause chrono")
+    tablet.locator("#hold").click()
     expect(countdown).to_have_attribute("data-paused", "yes")
     expect(tablet.locator("#resume")).to_be_visible()
     frozen = afternoon.state()["timer"]
@@ -273,7 +275,7 @@ def test_overtime_shows_red_and_the_projection_applies_as_the_delay(pages, tmp_p
             re.compile(r"Fin de la journée à 17 h 2[89] \(au lieu de 17 h 15\)")
         )
         apply = tablet.locator("#apply-delay")
-        expect(apply).to_have_text(re.compile(r"^⏩ Appliquer le retard \(\+1[34] min\)$"))
+        expect(apply).to_have_text(re.compile(r"^➜ Appliquer le retard \(\+1[34] min\)$"))
         tablet.wait_for_function("document.fonts.ready.then(() => true)")
         tablet.screenshot(path=SCREENSHOTS / "tablet-timer.png")
         minutes = int(apply.get_attribute("data-minutes"))
@@ -360,10 +362,10 @@ EDITS = [
             "civility": "Mme",
             "name": "Camille Dupont",
             "function": "Adjointe au maire de Lyon",
-            "before": "session-3-4",
+            "before": "session-3-2",
         },
     ),
-    ("14:31", "update", {"turn": "session-3-4", "cancelled": True}),
+    ("14:31", "update", {"turn": "session-3-2", "cancelled": True}),
     ("14:32", "budget", {"session": "session-3", "minutes": 7}),
     ("14:32", "goto", {"session": "session-3", "turn": "session-3-1"}),
     ("14:39", "goto", {"session": "session-3", "turn": "session-3-3"}),
@@ -402,8 +404,11 @@ def test_the_tablet_opens_in_the_states_organisers_meet(pages, afternoon, name):
                 "Session ouverte, personne à la tribune"
             )
         if name == "edited":
-            struck = row(tablet, "session-3-4").locator(".o-turn")
+            struck = row(tablet, "session-3-2").locator(".o-turn")
             expect(struck).to_have_class(re.compile(r"\bcancelled\b"))
+            if width == 1280:
+                tablet.wait_for_function("document.fonts.ready.then(() => true)")
+                tablet.screenshot(path=SCREENSHOTS / "tablet-edited.png")
             tablet.locator('.o-block[data-block="session-3"] button.insert').click()
             expect(tablet.locator("#edit-form")).to_be_visible()
         small = tablet.evaluate("""() => [...document.querySelectorAll(
@@ -417,11 +422,8 @@ def test_the_tablet_opens_in_the_states_organisers_meet(pages, afternoon, name):
             .filter((b) => b.offsetParent !== null && b.scrollWidth > b.clientWidth + 1)
             .map((b) => b.textContent.trim())""")
         assert clipped == [], (name, width)
-        if name == "edited" and width == 1280:
-            tablet.locator("#edit-form button.close").click()
-            tablet.locator('.o-block[data-block="session-3"]').scroll_into_view_if_needed()
-            tablet.wait_for_function("document.fonts.ready.then(() => true)")
-            tablet.screenshot(path=SCREENSHOTS / "tablet-edited.png")
+        ARTIFACTS.mkdir(exist_ok=True)
+        tablet.screenshot(path=ARTIFACTS / f"tablet-{name}-{width}x{height}.png")
         pages.check()
 
 

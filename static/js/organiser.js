@@ -15,6 +15,7 @@
   let editing = false;  // « Modifier l'ordre »: the per-turn controls are shown
   let form = null;  // the open edit form: {mode, block, turn}
   let shownOrder = "";  // what the running order was last drawn from
+  let shownHeld = "";  // the block the list was last scrolled to
   // The edit form moves under what it edits, in and out of the list that is redrawn.
   const formNode = $("edit-form");
 
@@ -84,6 +85,7 @@
       : (s.phase === "after" ? t.day_over : t.break);
     const speaker = $("now-speaker");
     speaker.dataset.empty = s.speaker ? "no" : "yes";
+    speaker.hidden = Boolean(s.pause);  // the pause says it all
     if (s.speaker) {
       speaker.textContent = `▶ ${[s.speaker.role, s.speaker.display_name].filter(Boolean).join(" · ")}`;
     } else if (s.mode === "manual" && s.session && s.session.turns.length && !s.pause) {
@@ -143,8 +145,8 @@
     apply.hidden = p.delay_minutes === s.delay_minutes;
     apply.dataset.minutes = p.delay_minutes;
     apply.textContent = p.delay_minutes
-      ? `⏩ ${fill(t.apply_delay, { duration: duration(p.delay_minutes) })}`
-      : `⏩ ${t.apply_on_time}`;
+      ? `➜ ${fill(t.apply_delay, { duration: duration(p.delay_minutes) })}`
+      : `➜ ${t.apply_on_time}`;
   }
 
   /* The countdown, redrawn four times a second from the clock synced to the server. */
@@ -167,7 +169,7 @@
     box.dataset.kind = kind;
     box.dataset.paused = timer.paused ? "yes" : "no";
     const notes = [];
-    if (timer.paused) notes.push(`⏸ ${t.timer_paused}`);
+    if (timer.paused) notes.push(`❚❚ ${t.timer_paused}`);
     if (kind === "over") notes.push(t.overtime);
     if (timer.planned_minutes === null) notes.push(t.no_budget);
     else notes.push(fill(t.budget_of, { duration: duration(timer.planned_minutes) }));
@@ -190,8 +192,7 @@
       const key = BADGES[change] || "badge_corrected";
       if (seen.has(key)) continue;
       seen.add(key);
-      const badge = el("span", `badge badge-${change}`, t[key]);
-      node.append(badge);
+      node.append(el("span", `flag flag-${change}`, t[key]));
     }
   }
 
@@ -224,7 +225,7 @@
     if (turn.role) go.append(el("span", "role", turn.role));
     if (turn.display_name) go.append(el("span", "who", turn.display_name));
     const meta = el("span", "meta");
-    if (turn.budget !== null) meta.append(el("span", "minutes", `⏱ ${fill(t.minutes, { n: turn.budget })}`));
+    if (turn.budget !== null) meta.append(el("span", "minutes", `◷ ${fill(t.minutes, { n: turn.budget })}`));
     badges(meta, turn.changes);
     if (meta.childNodes.length) go.append(meta);
     row.append(go);
@@ -240,10 +241,12 @@
       if (index === block.turns.length - 1) down.classList.add("ghost");
       tools.append(up, down,
         button("correct", `✎ ${t.correct}`, { open: "correct" }),
-        button("budget", `⏱ ${t.budget}`, { open: "budget" }),
+        button("budget", `◷ ${t.budget}`, { open: "budget" }),
         turn.cancelled
           ? button("restore", `↺ ${t.restore}`, { cmd: "restore" })
           : button("cancel", `✕ ${t.cancel_turn}`, { cmd: "cancel" }));
+      // The turn at the lectern cannot be cancelled (the server refuses): no such button.
+      if (current) tools.lastChild.classList.add("ghost");
       row.append(tools);
     }
     return row;
@@ -265,7 +268,7 @@
     const retimed = Date.parse(block.start) !== Date.parse(block.planned_start) ||
       Date.parse(block.end) !== Date.parse(block.planned_end);
     if (retimed) {
-      head.append(el("span", "badge badge-times", fill(t.instead_of, {
+      head.append(el("span", "flag flag-times", fill(t.instead_of, {
         time: `${hm(Date.parse(block.planned_start))} – ${hm(Date.parse(block.planned_end))}`,
       })));
     }
@@ -277,11 +280,11 @@
     if (editing) {
       const tools = el("div", "o-tools block-tools");
       tools.dataset.block = block.id;
-      if (block.kind !== "break") tools.append(button("insert", `＋ ${t.add_turn}`, { open: "insert" }));
-      tools.append(button("times", `🕑 ${t.times}`, { open: "times" }));
+      if (block.kind !== "break") tools.append(button("insert", `✚ ${t.add_turn}`, { open: "insert" }));
+      tools.append(button("times", t.times, { open: "times" }));
       if (block.turns.length) {
         const per = block.turn_minutes ? ` (${fill(t.minutes, { n: block.turn_minutes })})` : "";
-        tools.append(button("block-budget", `⏱ ${t.turn_budgets}${per}`, { open: "block-budget" }));
+        tools.append(button("block-budget", `◷ ${t.turn_budgets}${per}`, { open: "block-budget" }));
       }
       box.append(tools);
     }
@@ -298,6 +301,16 @@
     shownOrder = key;
     $("order-list").replaceChildren(...blocks.map((b) => blockNode(s, b)));
     placeForm();
+    // Keep the block being held in sight when it changes (the organiser may have
+    // scrolled elsewhere meanwhile: not on every redraw).
+    const held = `${s.room} ${s.session ? s.session.id : ""}`;
+    if (held !== shownHeld) {
+      shownHeld = held;
+      const now = $("order-list").querySelector(".o-block.now");
+      const column = $("order-list").closest(".order");
+      const bar = $("edit-bar").hidden ? 0 : $("edit-bar").offsetHeight;
+      if (now) column.scrollTop = now.offsetTop - column.offsetTop - bar - 8;
+    }
   }
 
   // --- the edit form (insert, correct, budgets, times), under what it edits -----------
@@ -431,6 +444,7 @@
     $("edit-toggle").setAttribute("aria-pressed", String(on));
     $("edit-bar").hidden = !on;
     $("tablet").classList.toggle("editing", on);
+    shownHeld = "";  // the list grows or shrinks: back to the block being held
     render();
   }
 
@@ -451,8 +465,8 @@
       ? `⚠ ${t.screen_hidden} — ${s.blackout === "black" ? t.black_screen : t.title_only}`
       : "";
     document.body.dataset.blackout = s.blackout || "none";
-    for (const b of document.querySelectorAll(".screen-buttons [data-blackout]")) {
-      b.setAttribute("aria-pressed", String((b.dataset.blackout || null) === s.blackout));
+    for (const b of document.querySelectorAll(".screen-buttons [data-blackout]:not([data-blackout=''])")) {
+      b.setAttribute("aria-pressed", String(b.dataset.blackout === s.blackout));
     }
     $("progress").setAttribute("aria-pressed", String(s.progress));
     renderOrder(s);
