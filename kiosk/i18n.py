@@ -205,5 +205,7 @@ def js_strings() -> dict[str, str]:
         "screen_hidden": _("Room screen hidden"),
         "black_screen": _("black screen"),
         "title_only": _("title only"),
-        "turn_is_cancelled": _("This turn is cancelled: restore it first (Edit the running order)."),
+        "turn_is_cancelled": _(
+            "This turn is cancelled: restore it first (Edit the running order)."
+        ),
     }

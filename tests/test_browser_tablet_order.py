@@ -415,7 +415,8 @@ def test_the_tablet_opens_in_the_states_organisers_meet(pages, afternoon, name):
             'button, a, input, select, textarea')]
             .filter((e) => e.offsetParent !== null && getComputedStyle(e).visibility !== 'hidden')
             .map((e) => { const r = e.getBoundingClientRect();
-                          return [e.textContent.trim().slice(0, 30) || e.name, r.width, r.height]; })
+                          const what = e.textContent.trim().slice(0, 30) || e.name;
+                          return [what, r.width, r.height]; })
             .filter(([, w, h]) => w < 44 || h < 44)""")
         assert small == [], (name, width)
         clipped = tablet.evaluate("""() => [...document.querySelectorAll('button')]
