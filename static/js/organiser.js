@@ -241,12 +241,10 @@
       if (index === block.turns.length - 1) down.classList.add("ghost");
       tools.append(up, down,
         button("correct", `✎ ${t.correct}`, { open: "correct" }),
-        button("budget", `◷ ${t.budget}`, { open: "budget" }),
-        turn.cancelled
-          ? button("restore", `↺ ${t.restore}`, { cmd: "restore" })
-          : button("cancel", `✕ ${t.cancel_turn}`, { cmd: "cancel" }));
+        button("budget", `◷ ${t.budget}`, { open: "budget" }));
       // The turn at the lectern cannot be cancelled (the server refuses): no such button.
-      if (current) tools.lastChild.classList.add("ghost");
+      if (turn.cancelled) tools.append(button("restore", `↺ ${t.restore}`, { cmd: "restore" }));
+      else if (!current) tools.append(button("cancel", `✕ ${t.cancel_turn}`, { cmd: "cancel" }));
       row.append(tools);
     }
     return row;
@@ -300,6 +298,8 @@
     if (key === shownOrder) return;
     shownOrder = key;
     $("order-list").replaceChildren(...blocks.map((b) => blockNode(s, b)));
+    // Drawn while a command is out: its buttons wait like the others (the double tap).
+    if (busy) for (const node of $("order-list").querySelectorAll(COMMAND_BUTTONS)) node.disabled = true;
     placeForm();
     // Keep the block being held in sight when it changes (the organiser may have
     // scrolled elsewhere meanwhile: not on every redraw).
