@@ -133,7 +133,7 @@
     const dayEnd = last ? blockEnd : Date.parse(p.day_end);
     const line = (id, template, end, planned) => {
       const node = $(id);
-      node.textContent = fill(template, { time: hm(end) });
+      node.replaceChildren(el("span", "when", fill(template, { time: hm(end) })));
       if (hm(end) !== hm(Date.parse(planned))) {
         node.append(el("span", "planned", ` (${fill(t.instead_of, { time: hm(Date.parse(planned)) })})`));
       }
