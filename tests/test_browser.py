@@ -33,7 +33,7 @@ def test_tapping_next_on_the_tablet_changes_the_screen_without_reload(pages, ser
     expect(tablet.locator("#now-speaker")).to_contain_text("M. Grégory Doucet")
     assert screen.evaluate("window.notReloaded") is True
     # the real day's order: tap Bertrand Gallet in the list of session 3
-    tablet.locator('.o-turn[data-goto="session-3"][data-turn="2"]').click()
+    tablet.locator('.o-turn[data-goto="session-3"][data-turn="session-3-3"]').click()
     expect(screen.locator(".turn.current .name")).to_have_text("M. Bertrand Gallet")
     tablet.locator("#message-text").fill("Merci de regagner vos places")
     tablet.locator("button.show-message").click()

@@ -14,9 +14,19 @@ from ..auth import (
     session_is_organiser,
 )
 from ..i18n import _
+from ..live import Day, RoomState, room_blocks
 from ..web import get_db, runtime
 
 bp = Blueprint("organiser", __name__, url_prefix="/organiser")
+
+
+def _printed_blocks(schedule) -> dict[str, list]:
+    """Each room's blocks as printed, in the shape of the state's blocks: the tablet shows
+    a block as the state's `edited` has it, else as printed (so an undo back to print
+    shows print again without a reload). Printed turns are never cancelled, so the
+    audience's filter in room_blocks() keeps them all."""
+    day = Day.as_printed(schedule)
+    return {room.id: room_blocks(day, RoomState(room.id)) for room in schedule.rooms}
 
 
 def _login_page(error: str | None = None, status: int = 200):
@@ -37,6 +47,7 @@ def tablet():
         return _login_page()
     rt = runtime()
     boot = rt.all_rooms_boot(get_db(), full=True)
+    boot["printed"] = _printed_blocks(rt.schedule)
     return render_template(
         "organiser.html", schedule=rt.programme(get_db()), boot=boot, csrf=csrf_token()
     )
