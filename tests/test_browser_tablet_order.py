@@ -101,7 +101,7 @@ def test_the_tablet_reorders_session_3_and_the_screen_follows(pages, afternoon):
     assert screen_order(screen) == SESSION_3_AS_HEARD
     order = tablet.locator('.o-block[data-block="session-3"] .o-turn .who')
     expect(order).to_have_text(SESSION_3_AS_HEARD[:4])
-    expect(row(tablet, "session-3-3").locator(".flag")).to_have_text("déplacé")
+    expect(row(tablet, "session-3-3").locator(".flag")).to_have_text("déplacée")
     settled(tablet)
     # The real day: Harfouche, then the organiser taps Gallet.
     row(tablet, "session-3-1").locator(".o-turn").click()
@@ -144,7 +144,7 @@ def test_a_replacement_speaker_inserted_on_the_tablet_appears_on_the_screen(page
     expect(item.locator(".function")).to_have_text("Adjointe au maire de Lyon")
     added = tablet.locator('.o-block[data-block="session-3"] .o-row').nth(1)
     expect(added.locator(".who")).to_have_text("Mme Camille Dupont")
-    expect(added.locator(".flag")).to_have_text("ajouté")
+    expect(added.locator(".flag")).to_have_text("ajoutée")
     assert screen.evaluate("window.notReloaded") is True
     # A refused form stays open, its field marked, the reason in the toast.
     settled(tablet)
@@ -169,7 +169,7 @@ def test_cancel_strikes_the_turn_on_the_tablet_hides_it_on_screen_and_undo_resto
     assert "M. Stéphane Troussel" not in screen_order(screen)
     turn = row(tablet, "session-3-2").locator(".o-turn")
     expect(turn).to_have_class(re.compile(r"\bcancelled\b"))
-    expect(turn.locator(".flag")).to_have_text("annulé")
+    expect(turn.locator(".flag")).to_have_text("annulée")
     struck = turn.locator(".who").evaluate("(e) => getComputedStyle(e).textDecorationLine")
     assert struck == "line-through"
     expect(row(tablet, "session-3-2").locator("button.restore")).to_be_visible()
@@ -193,7 +193,7 @@ def test_cancel_strikes_the_turn_on_the_tablet_hides_it_on_screen_and_undo_resto
     expect(screen.locator("ol.order li.turn").nth(2).locator(".function")).to_have_text(
         "Président d’ACTED"
     )
-    expect(row(tablet, "session-3-3").locator(".flag")).to_have_text("corrigé")
+    expect(row(tablet, "session-3-3").locator(".flag")).to_have_text("corrigée")
     assert screen.evaluate("window.notReloaded") is True
 
 
