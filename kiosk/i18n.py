@@ -171,5 +171,5 @@ def js_strings() -> dict[str, str]:
         "stage_extra": _("+{n} min given"),
         "stage_open": _("Session open — nobody at the lectern"),
         "stage_pause_until": _("Break — resumes at {time}"),
-        "stage_next": _("Next"),
+        "stage_next": _("Coming next"),
     }
