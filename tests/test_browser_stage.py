@@ -20,6 +20,7 @@ from kiosk import db as database
 from kiosk.live import LiveStore
 from kiosk.schedule import load
 
+from .browsing import ARTIFACTS
 from .conftest import PARIS, Server, free_port
 from .pixels import Image
 
@@ -105,7 +106,8 @@ def test_the_countdown_changes_colour_at_two_minutes_at_zero_and_in_overtime(pag
                 assert page.evaluate(flashing) == "none"
             panel = page.locator("#timer").bounding_box()
             # the countdown's panel, beside the digits
-            seen[state] = colour(page, int(panel["x"] + 30), int(panel["y"] + panel["height"] / 2))[:3]
+            middle = int(panel["y"] + panel["height"] / 2)
+            seen[state] = colour(page, int(panel["x"] + 30), middle)[:3]
             page.wait_for_function("document.fonts.ready.then(() => true)")
             # (a flash is caught in its bright phase: the screenshot stops animations)
             page.screenshot(path=SHOTS / f"stage-{state}.png", animations="disabled")
@@ -179,15 +181,20 @@ def test_the_stage_without_a_budget_a_speaker_or_in_a_pause(pages, tmp_path):
             re.compile(r"^Temps de parole : 0:0\d \(sans durée prévue\)$")
         )
         expect(page.locator("#next .next-who")).to_have_text("M. Lorenzo Kihlgren Grandi")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=ARTIFACTS / "stage-no-budget.png")
         # the block opened, nobody at the lectern yet
         assert srv.post(f"/api/rooms/{ROOM}/goto", {"session": "conclusions", "turn": None}).ok
         expect(page.locator(".stage-big")).to_have_text("Session ouverte — personne à la tribune")
         expect(page.locator("#elapsed")).to_be_hidden()
         # she has spoken (done comes from what happened): next is who has not
         expect(page.locator("#next .next-who")).to_have_text("M. Lorenzo Kihlgren Grandi")
+        page.screenshot(path=ARTIFACTS / "stage-open.png")
         # a pause nobody printed
         assert srv.post(f"/api/rooms/{ROOM}/pause", {"until": "16:50"}).ok
         expect(page.locator(".stage-big")).to_have_text("Pause — reprise à 16 h 50")
+        expect(page.locator("#next .next-label")).to_have_text("Ensuite :")  # not « à 16 h 30 »
+        expect(page.locator("#next .next-who")).to_contain_text("Conclusions")
         expect(page.locator("#clock")).to_have_text(re.compile(r"^16 h 3\d$"))
         page.screenshot(path=SHOTS / "stage-pause.png")
     finally:
@@ -339,8 +346,7 @@ def test_the_progress_bar_shows_the_running_turn_on_request(pages, tmp_path):
         assert 0.49 < share < 0.56, share
         screen.screenshot(path=SHOTS / "screen-progress.png")
         # a turn without a budget: no bar, nothing guessed
-        assert srv.post(f"/api/rooms/{ROOM}/budget",
-                        {"session": "session-3", "minutes": None}).ok
+        assert srv.post(f"/api/rooms/{ROOM}/budget", {"session": "session-3", "minutes": None}).ok
         expect(bar).to_be_hidden()
         assert srv.post(f"/api/rooms/{ROOM}/budget", {"session": "session-3", "minutes": 7}).ok
         expect(bar).to_be_visible()

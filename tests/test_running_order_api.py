@@ -15,7 +15,12 @@ def turns(client, block="session-3"):
 def test_insert_a_replacement_speaker_before_a_turn(client):
     answer = client.post(
         "/api/blocks/session-3/turns",
-        json={"civility": "Mme", "name": "Anne Dupont", "function": "Maire", "before": "session-3-3"},
+        json={
+            "civility": "Mme",
+            "name": "Anne Dupont",
+            "function": "Maire",
+            "before": "session-3-3",
+        },
         headers=AUTH,
     )
     assert answer.status_code == 201, answer.get_json()
@@ -52,7 +57,10 @@ def test_bad_bodies_name_the_field_and_unknown_ids_are_404(client):
     assert (answer.status_code, answer.get_json()["field"]) == (400, "name")
     assert client.patch("/api/turns/nope", json={}, headers=AUTH).status_code == 404
     assert client.post("/api/blocks/nope/turns", json={}, headers=AUTH).status_code == 404
-    assert client.patch("/api/blocks/session-3", json={"start": "25:00"}, headers=AUTH).status_code == 400
+    assert (
+        client.patch("/api/blocks/session-3", json={"start": "25:00"}, headers=AUTH).status_code
+        == 400
+    )
 
 
 def test_edits_need_the_organiser_secret(client):

@@ -40,9 +40,7 @@ def test_the_stage_is_refused_without_its_secret(server, key):
     assert 'id="boot"' not in response.text and "stage.js" not in response.text
 
 
-def test_the_stage_opens_with_its_secret_and_keeps_it_out_of_caches_and_referers(
-    server, stage_key
-):
+def test_the_stage_opens_with_its_secret_and_keeps_it_out_of_caches_and_referers(server, stage_key):
     response = get(server, f"/stage/{ROOM}", params={"key": stage_key})
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
@@ -101,8 +99,9 @@ def states(client):
 
 
 def test_a_stage_socket_needs_the_stage_secret(app, client, auth):
-    client.post(f"/api/rooms/{ROOM}/stage_message", json={"text": "Il vous reste 2 minutes"},
-                headers=auth)
+    client.post(
+        f"/api/rooms/{ROOM}/stage_message", json={"text": "Il vous reste 2 minutes"}, headers=auth
+    )
     key = app.extensions["kiosk"].stage_token
     for wrong in ("guess", KIOSK_TOKEN, None):
         socket, ack = join(app, {"room": ROOM, "full": True, "stage": wrong})
@@ -113,8 +112,9 @@ def test_a_stage_socket_needs_the_stage_secret(app, client, auth):
     [state] = states(socket)
     assert state["stage_message"] == "Il vous reste 2 minutes"
     # and later changes of the word reach it
-    client.post(f"/api/rooms/{ROOM}/stage_message", json={"text": "Merci de conclure"},
-                headers=auth)
+    client.post(
+        f"/api/rooms/{ROOM}/stage_message", json={"text": "Merci de conclure"}, headers=auth
+    )
     assert [s["stage_message"] for s in states(socket)] == ["Merci de conclure"]
 
 
@@ -123,8 +123,9 @@ def test_the_public_never_gets_the_word_for_the_lectern(app, client, auth):
     assert ack == {"ok": True}
     [joined] = states(screen)
     assert "stage_message" not in joined
-    reply = client.post(f"/api/rooms/{ROOM}/stage_message", json={"text": "Merci de conclure"},
-                        headers=auth)
+    reply = client.post(
+        f"/api/rooms/{ROOM}/stage_message", json={"text": "Merci de conclure"}, headers=auth
+    )
     assert reply.get_json()["stage_message"] == "Merci de conclure"  # the tablet's full state
     pushed = states(screen)
     assert pushed and all("stage_message" not in s for s in pushed)

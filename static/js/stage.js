@@ -83,7 +83,10 @@
     }
     if (!s.next) return null;
     const line = el("p", "next-line");
-    line.append(el("span", "next-label", fill(t.next_at, { time: hm(Date.parse(s.next.start)) })));
+    // After a pause nobody printed, the block resumes when the pause says, not at its time.
+    const label = s.pause ? fill(t.label_colon, { label: t.stage_next })
+      : fill(t.next_at, { time: hm(Date.parse(s.next.start)) });
+    line.append(el("span", "next-label", label));
     line.append(el("span", "next-who", s.next.title ? `${s.next.label} · ${s.next.title}` : s.next.label));
     return line;
   }
