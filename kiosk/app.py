@@ -135,9 +135,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)
     app.jinja_env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": False}
 
-    from .views import api, arrivals, kiosk, organiser, public
+    from .views import api, arrivals, kiosk, organiser, public, stage
 
-    for view in (public, kiosk, arrivals, organiser, api):
+    for view in (public, kiosk, arrivals, organiser, stage, api):
         app.register_blueprint(view.bp)
 
     from . import events  # noqa: F401 - registers the Socket.IO handlers

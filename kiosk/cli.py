@@ -79,6 +79,7 @@ class Failure(click.ClickException):
 SECRET_VARIABLES = {
     "organiser_token": "KIOSK_ORGANISER_TOKEN",
     "kiosk_token": "KIOSK_KIOSK_TOKEN",
+    "stage_token": "KIOSK_STAGE_TOKEN",
 }
 
 
@@ -115,6 +116,11 @@ WILDCARDS = ("0.0.0.0", "::", "")
 def organiser_link(host: str, port: int, token: str, scheme: str = "http") -> str:
     shown = "localhost" if host in ("0.0.0.0", "::", "127.0.0.1") else host
     return f"{scheme}://{shown}:{port}/organiser?token={token}"
+
+
+def stage_link(base: str, room: str, token: str) -> str:
+    """The lectern's screen of a room, with the stage secret (it reads, nothing more)."""
+    return f"{base}/stage/{room}?key={token}"
 
 
 class _Commands(click.Group):
@@ -336,14 +342,16 @@ def serve(
     except SameSecrets:
         raise Failure(
             _(
-                "%(organiser)s and %(kiosk)s hold the same secret: a kiosk could then steer "
-                "the screens. Give them different secrets.",
-                **dict(zip(("organiser", "kiosk"), SECRET_VARIABLES.values(), strict=True)),
+                "%(organiser)s, %(kiosk)s and %(stage)s must hold three different secrets: "
+                "otherwise a kiosk or the lectern's screen could steer the screens.",
+                **dict(
+                    zip(("organiser", "kiosk", "stage"), SECRET_VARIABLES.values(), strict=True)
+                ),
             )
         ) from None
     rt = app.extensions["kiosk"]
-    # The two links below carry the secrets in full, on purpose: they are how the
-    # tablets log in. Nothing else the server prints shows a secret.
+    # The organiser, kiosk and stage links below carry the secrets in full, on purpose:
+    # they are how the tablets and lecterns log in. Nothing else printed shows a secret.
     # Labels in the command's language, links as they are (f-strings kept out of the
     # _() calls: the catalogs' extractor cannot read them).
     screens = f"{base}/screen/{schedule.rooms[0].id}"
@@ -354,6 +362,8 @@ def serve(
     click.echo(_("  programme: %(url)s", url=base + "/programme"))
     click.echo(_("  organiser: %(url)s", url=organiser))
     click.echo(_("  kiosk:     %(url)s", url=kiosk))
+    for room in schedule.rooms:
+        click.echo(_("  stage:     %(url)s", url=stage_link(base, room.id, rt.stage_token)))
     if host in WILDCARDS:
         here = f"{scheme}://localhost:{port}"
         click.echo(_("  (on this machine itself: %(url)s)", url=here))
@@ -388,6 +398,35 @@ def organiser_link_command(db_path, host, port) -> None:
     Example: kiosk organiser-link --host 192.168.1.20
     """
     click.echo(organiser_link(host, port, _env_secret(db_path, "organiser_token")))
+
+
+@cli.command("stage-link")
+@_db_option
+@_schedule_option
+@click.option("--host", default="localhost", show_default=True, help="Host name in the link.")
+@click.option("--port", default=5000, show_default=True, type=int, help="Port in the link.")
+@click.option("--room", "room_id", default=None, help="Only this room's link (its id).")
+def stage_link_command(db_path, schedule_path, host, port, room_id) -> None:
+    """Print the lectern's screen link of each room (it reads the stage and steers nothing).
+
+    Example: kiosk stage-link --host 192.168.1.20 --room lamartine
+    """
+    from .schedule import load
+
+    try:
+        rooms = [r.id for r in load(schedule_path).rooms]
+    except ScheduleError as exc:
+        raise Failure(told(exc)) from None
+    if room_id is not None:
+        if room_id not in rooms:
+            raise Failure(
+                _("no room “%(room)s” (rooms: %(rooms)s)", room=room_id, rooms=", ".join(rooms))
+            )
+        rooms = [room_id]
+    token = _env_secret(db_path, "stage_token")
+    shown = "localhost" if host in WILDCARDS or host == "127.0.0.1" else host
+    for room in rooms:
+        click.echo(stage_link(f"http://{shown}:{port}", room, token))
 
 
 def _open_db(db_path: str):

@@ -208,4 +208,14 @@ def js_strings() -> dict[str, str]:
         "turn_is_cancelled": _(
             "This turn is cancelled: restore it first (Edit the running order)."
         ),
+        # The lectern's screen (stage.js).
+        "stage_remaining": _("Time left"),
+        "stage_time_up": _("Time is up"),
+        "stage_overtime": _("Overtime"),
+        "stage_paused": _("Paused"),
+        "stage_elapsed": _("Speaking for {time} (no time set)"),
+        "stage_extra": _("+{n} min given"),
+        "stage_open": _("Session open — nobody at the lectern"),
+        "stage_pause_until": _("Break — resumes at {time}"),
+        "stage_next": _("Coming next"),
     }

@@ -25,6 +25,7 @@ LAYERS: list[set[str]] = [
         "views.kiosk",
         "views.organiser",
         "views.public",
+        "views.stage",
         "events",
     },
     {"views.answers", "push", "auth"},

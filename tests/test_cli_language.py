@@ -254,6 +254,14 @@ def test_one_secret_for_organisers_and_kiosks_is_refused_in_one_line(tmp_path, m
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith(
-        "Erreur : KIOSK_ORGANISER_TOKEN et KIOSK_KIOSK_TOKEN ont le même secret"
+        "Erreur : KIOSK_ORGANISER_TOKEN, KIOSK_KIOSK_TOKEN et KIOSK_STAGE_TOKEN doivent "
+        "contenir trois secrets différents"
     )
+    assert secret not in result.stderr
+    # the lectern's secret too: it reads the stage, it must not steer the screens
+    monkeypatch.setenv("KIOSK_KIOSK_TOKEN", "another-secret-of-well-over-128-bits-0123")
+    monkeypatch.setenv("KIOSK_STAGE_TOKEN", secret)
+    result = run_kiosk("serve", "--port", "1", "--db", str(tmp_path / "k2.db"), lang=None)
+    assert result.returncode == 1
+    assert "KIOSK_STAGE_TOKEN" in result.stderr and "Traceback" not in result.stderr
     assert secret not in result.stderr

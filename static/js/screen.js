@@ -9,6 +9,10 @@
   const clockBox = $("clock");
   const messageBox = $("message");
   const offline = $("offline");
+  const blackoutBox = $("blackout");
+  const blackoutTitle = $("blackout-title");
+  const progressBox = $("progress");
+  const progressFill = $("progress-fill");
   let served = boot.state;  // the server's last word, which the offline screen follows
   let online = false;
   let shown = "";
@@ -179,12 +183,36 @@
     messageBox.textContent = s.message ? `ℹ ${s.message}` : "";
     document.body.dataset.version = s.version;
     document.body.dataset.speaker = s.speaker ? s.speaker.name || s.speaker.role : "";
+    // Blackout: black, or the event's title alone; the screen underneath keeps its
+    // layout (hidden from sight, not from layout), so it comes back as it was.
+    blackoutBox.hidden = !s.blackout;
+    blackoutTitle.hidden = s.blackout !== "title";
+    document.body.dataset.blackout = s.blackout || "";
     fit();
+    showProgress(s);
+  }
+
+  /* The running turn's progress, a thin bar at the foot of the screen, on the
+     organiser's request and only for a turn with a budget (nothing is guessed): elapsed
+     over planned, the server's figures moved on by the synced clock. */
+  function showProgress(s) {
+    const timer = s.timer;
+    const on = Boolean(s.progress && !s.blackout && s.phase === "session" && s.speaker
+      && timer && timer.turn_id === s.speaker.turn_id && timer.ends_at !== null);
+    progressBox.hidden = !on;
+    document.body.dataset.progress = on ? "yes" : "no";
+    if (!on) return;
+    const total = 60 * (timer.planned_minutes + timer.extra_minutes);
+    const remaining = timer.paused ? timer.remaining_seconds
+      : (Date.parse(timer.ends_at) - clock.now()) / 1000;
+    const share = total > 0 ? Math.min(1, Math.max(0, 1 - remaining / total)) : 1;
+    progressFill.style.width = `${(share * 100).toFixed(2)}%`;
   }
 
   function key(s) {
     return JSON.stringify([s.version, s.phase, s.session, s.speaker && s.speaker.turn_id,
-      s.next && s.next.id, s.message, s.delay_minutes, s.next && s.next.start]);
+      s.next && s.next.id, s.message, s.delay_minutes, s.next && s.next.start, s.blackout,
+      s.progress]);
   }
 
   function show(s) {
@@ -200,6 +228,7 @@
     // While the link is down, an auto-mode screen keeps following the timetable (the
     // server's timeline is empty in manual mode: the organiser's choice holds).
     if (!online) show(followTimeline(served, boot.blocks, clock.now()));
+    else showProgress(served);
   }
 
   clock.set(served);
@@ -212,6 +241,7 @@
     if (s.room !== boot.room) return;
     served = s;
     show(s);
+    showProgress(s);  // the timer may have changed (held, extra time) and nothing else
   }, (up) => {
     online = up;
     offline.hidden = up;
