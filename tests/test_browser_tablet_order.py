@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 import re
-from pathlib import Path
 
 import pytest
 
@@ -19,7 +18,8 @@ from .conftest import TOKEN, Server, at, free_port
 
 pytestmark = pytest.mark.browser
 
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+# Screenshots go with the other test artifacts; the README shows copies in docs/screenshots.
+SCREENSHOTS = ARTIFACTS
 
 
 @pytest.fixture
