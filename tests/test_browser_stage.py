@@ -161,7 +161,7 @@ def test_the_countdown_runs_on_its_own_and_holds_when_paused(pages, tmp_path):
         assert srv.post(f"/api/rooms/{ROOM}/resume_timer").ok
         assert srv.post(f"/api/rooms/{ROOM}/extra_time", {"minutes": 2}).ok
         expect(page.locator("body")).to_have_attribute("data-timer", "warning")
-        expect(page.locator("#timer-label")).to_have_text("Temps restant · +2 min accordée(s)")
+        expect(page.locator("#timer-label")).to_have_text("Temps restant · temps accordé : +2 min")
         expect(page.locator("#count")).to_have_text(re.compile(r"^1:[2-5]\d$"))
     finally:
         srv.kill()

@@ -228,7 +228,7 @@ def test_the_countdown_runs_with_a_budget_takes_extra_time_and_pauses(pages, aft
     settled(tablet)
     tablet.locator("button.extra").click()
     expect(countdown).to_have_text(re.compile(r"^(8:00|7:5\d)$"))
-    expect(tablet.locator("#timer-note")).to_contain_text("+1 min accordée")
+    expect(tablet.locator("#timer-note")).to_contain_text("temps accordé : +1 min")
     settled(tablet)
     expect(tablet.locator("#hold")).to_have_text("❚❚ Pause chrono")
     tablet.locator("#hold").click()
