@@ -237,7 +237,10 @@ def test_the_countdown_runs_with_a_budget_takes_extra_time_and_pauses(pages, aft
     frozen = afternoon.state()["timer"]
     assert frozen["paused"] is True
     expect(countdown).to_have_text(mmss(frozen["remaining_seconds"]))
-    tablet.wait_for_timeout(1500)  # time passes; a paused timer must not move
+    # Two seconds of the event's clock pass (two of the page's ticks): a paused timer
+    # must not move.
+    start = tablet.evaluate("Kiosk.clock.now()")
+    tablet.wait_for_function(f"() => Kiosk.clock.now() > {start} + 2000")
     expect(countdown).to_have_text(mmss(frozen["remaining_seconds"]))
     settled(tablet)
     tablet.locator("#resume").click()
