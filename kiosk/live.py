@@ -130,6 +130,18 @@ def locate(blocks: tuple[Block, ...], moment: dt.datetime) -> Where:
     return Where("after", None, None)
 
 
+def one_day(blocks: tuple[Block, ...], moment: dt.datetime) -> tuple[Block, ...]:
+    """The blocks of the day `moment` falls on: an event over several days shows one day
+    at a time. Between two days (or before the first), the next day that has blocks; after
+    the last, the last."""
+    dates = sorted({b.start.date() for b in blocks})
+    if len(dates) <= 1:
+        return blocks
+    today = moment.astimezone(blocks[0].start.tzinfo).date()
+    day = next((d for d in dates if d >= today), dates[-1])
+    return tuple(b for b in blocks if b.start.date() == day)
+
+
 # --- positions in the running order ----------------------------------------------------
 
 
@@ -606,17 +618,20 @@ def view(
     if isinstance(day, Schedule):
         day = Day.as_printed(day)
     schedule = day.schedule
-    blocks = schedule.blocks_in(state.room)
     shift = dt.timedelta(minutes=state.delay_minutes)
     done = day.done(state)
-    where = locate(blocks, now - shift)
     held = _held(schedule, state)
+    reference = schedule.block(state.block_id or "") if state.mode == "manual" else None
+    if reference is not None and reference.room != state.room:
+        reference = None
+    # The day shown: the organiser's block's, or the clock's.
+    blocks = one_day(schedule.blocks_in(state.room), reference.start if reference else now - shift)
+    where = locate(blocks, now - shift)
     pause = None
     turn_id = None
     drift = 0
     if state.pause_until is not None and state.mode == "manual":
-        reference = schedule.block(state.block_id or "")
-        if reference is not None and reference.room == state.room:
+        if reference is not None:
             resumes = reference if _first_to_come(reference, done) else _after(blocks, reference)
         else:
             resumes = where.following if where.current is None else _after(blocks, where.current)

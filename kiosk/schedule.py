@@ -24,6 +24,7 @@ _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 KINDS = ("session", "break")
 MINUTES_MAX = 600  # a time budget: ten hours is already no budget at all
+MAX_DAYS = 31  # an event over several days: a month at most
 
 
 class ScheduleError(Explained):
@@ -124,6 +125,7 @@ class Block:
         return {
             "id": self.id,
             "room": self.room,
+            "date": self.start.date().isoformat(),
             "start": self.start.isoformat(),
             "end": self.end.isoformat(),
             "kind": self.kind,
@@ -145,11 +147,16 @@ class Room:
 @dataclass(frozen=True)
 class Event:
     title: str
-    date: dt.date
+    date: dt.date  # the first day
     timezone: str
     organiser: str | None = None
     venue: str | None = None
     description: str | None = None
+    end_date: dt.date | None = None  # the last day of an event over several days
+
+    @property
+    def last_date(self) -> dt.date:
+        return self.end_date or self.date
 
     @property
     def tz(self) -> ZoneInfo:
@@ -171,6 +178,11 @@ class Schedule:
     def block(self, block_id: str) -> Block | None:
         return next((b for b in self.blocks if b.id == block_id), None)
 
+    def days(self) -> tuple[dt.date, ...]:
+        """The days that have blocks, in order (one for a one-day event)."""
+        tz = self.event.tz
+        return tuple(sorted({b.start.astimezone(tz).date() for b in self.blocks}))
+
     def to_json(self) -> dict[str, Any]:
         e = self.event
         return {
@@ -178,6 +190,8 @@ class Schedule:
                 "title": e.title,
                 "organiser": e.organiser,
                 "date": e.date.isoformat(),
+                "end_date": e.last_date.isoformat(),
+                "days": [d.isoformat() for d in self.days()],
                 "venue": e.venue,
                 "timezone": e.timezone,
                 "description": e.description,
@@ -268,6 +282,20 @@ class _Reader:
         value = " ".join(str(value).split())
         return value or None
 
+    def date(self, data: _LineDict, key: str, what: Message) -> dt.date:
+        value = data.get(key)
+        problem = N_("%(what)s: %(key)s %(value)s is not YYYY-MM-DD")
+        if isinstance(value, str):
+            try:
+                value = dt.date.fromisoformat(value)
+            except ValueError:
+                raise self.fail(
+                    data, Message(problem, what=what, key=key, value=repr(value)), key
+                ) from None
+        if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
+            raise self.fail(data, Message(problem, what=what, key=key, value=repr(value)), key)
+        return value
+
     def ident(self, data: _LineDict, what: Message) -> str:
         value = data.get("id")
         if not isinstance(value, str) or not _ID.match(value):
@@ -338,16 +366,23 @@ class _Reader:
     def event(self, root: _LineDict) -> Event:
         data = self.mapping(root.get("event"), _quoted("event"), root)
         what = Message(N_("event"))
-        self.keys(data, what, ("title", "date", "timezone"), ("organiser", "venue", "description"))
-        date = data["date"]
-        not_a_date = N_("event: date %(value)s is not YYYY-MM-DD")
-        if isinstance(date, str):
-            try:
-                date = dt.date.fromisoformat(date)
-            except ValueError:
-                raise self.fail(data, Message(not_a_date, value=repr(date)), "date") from None
-        if not isinstance(date, dt.date) or isinstance(date, dt.datetime):
-            raise self.fail(data, Message(not_a_date, value=repr(date)), "date")
+        self.keys(
+            data,
+            what,
+            ("title", "date", "timezone"),
+            ("organiser", "venue", "description", "end_date"),
+        )
+        date = self.date(data, "date", Message(N_("event")))
+        end_date = None
+        if data.get("end_date") is not None:
+            end_date = self.date(data, "end_date", Message(N_("event")))
+            if not date <= end_date <= date + dt.timedelta(days=MAX_DAYS - 1):
+                problem = N_("event: end_date %(end)s must be from %(date)s to %(days)d days later")
+                raise self.fail(
+                    data,
+                    Message(problem, end=str(end_date), date=str(date), days=MAX_DAYS - 1),
+                    "end_date",
+                )
         timezone = self.text(data, "timezone", what) or ""
         try:
             ZoneInfo(timezone)
@@ -357,6 +392,7 @@ class _Reader:
         return Event(
             title=self.text(data, "title", what) or "",
             date=date,
+            end_date=end_date,
             timezone=timezone,
             organiser=self.text(data, "organiser", what),
             venue=self.text(data, "venue", what),
@@ -395,6 +431,7 @@ class _Reader:
                 what,
                 ("id", "start", "end", "label"),
                 (
+                    "date",
                     "room",
                     "kind",
                     "title",
@@ -418,8 +455,26 @@ class _Reader:
                 raise self.fail(
                     data, Message(problem, what=what, value=repr(kind), kinds=list(KINDS)), "kind"
                 )
-            start = self.time(data, "start", what, event.date, event.tz)
-            end = self.time(data, "end", what, event.date, event.tz)
+            day = event.date
+            if data.get("date") is not None:
+                day = self.date(data, "date", what)
+                if not event.date <= day <= event.last_date:
+                    problem = N_(
+                        "%(what)s: date %(value)s is not a day of the event (%(first)s to %(last)s)"
+                    )
+                    raise self.fail(
+                        data,
+                        Message(
+                            problem,
+                            what=what,
+                            value=str(day),
+                            first=str(event.date),
+                            last=str(event.last_date),
+                        ),
+                        "date",
+                    )
+            start = self.time(data, "start", what, day, event.tz)
+            end = self.time(data, "end", what, day, event.tz)
             if end <= start:
                 problem = N_("%(what)s: end %(end)s is not after start %(start)s")
                 raise self.fail(
