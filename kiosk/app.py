@@ -129,6 +129,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.context_processor(_template_globals)
     app.add_template_filter(i18n.hm)
     app.add_template_filter(i18n.longdate)
+    app.add_template_filter(i18n.shortday)
     # Templates translate through the same gettext as the views (newstyle: Jinja fills
     # the placeholders itself and escapes their values).
     app.jinja_env.add_extension("jinja2.ext.i18n")

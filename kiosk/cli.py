@@ -191,6 +191,15 @@ def check(file: str | None) -> None:
     except ScheduleError as exc:
         raise Failure(told(exc)) from None
     click.echo(_("OK: %(title)s", title=schedule.event.title))
+    days = schedule.days()
+    if len(days) > 1:
+        click.echo(
+            _(
+                "  %(days)s: %(dates)s",
+                days=ngettext("%(n)d day", "%(n)d days", len(days), n=len(days)),
+                dates=", ".join(d.isoformat() for d in days),
+            )
+        )
     for room in schedule.rooms:
         blocks = schedule.blocks_in(room.id)
         turns = sum(len(b.turns) for b in blocks)

@@ -111,6 +111,11 @@ def longdate(day) -> str:
     return format_date(day, "full", locale=select_locale())
 
 
+def shortday(day) -> str:
+    """« ven. 3 mai », « Fri 3 May »: a day's tab."""
+    return format_date(day, "EEE d MMM", locale=select_locale())
+
+
 def categories() -> list[tuple[str, str]]:
     """The attendee categories, (key, label in the request's language)."""
     return [(key, gettext(label)) for key, label in people.CATEGORIES]

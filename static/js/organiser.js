@@ -250,6 +250,24 @@
     return row;
   }
 
+  /* An event over several days: a heading before each day's first block. */
+  const dayName = new Intl.DateTimeFormat(boot.locale, {
+    weekday: "long", day: "numeric", month: "long", timeZone: "UTC",
+  });
+  function withDays(nodes, blocks) {
+    if (new Set(blocks.map((b) => b.date)).size < 2) return nodes;
+    const out = [];
+    blocks.forEach((block, i) => {
+      if (i === 0 || blocks[i - 1].date !== block.date) {
+        const head = el("h3", "o-day", dayName.format(Date.parse(block.date)));
+        head.dataset.day = block.date;
+        out.push(head);
+      }
+      out.push(nodes[i]);
+    });
+    return out;
+  }
+
   function blockNode(s, block) {
     const box = el("div", `o-block kind-${block.kind}`);
     box.dataset.block = block.id;
@@ -297,16 +315,18 @@
       s.projected, s.mode, Boolean(s.pause), editing]);
     if (key === shownOrder) return;
     shownOrder = key;
-    $("order-list").replaceChildren(...blocks.map((b) => blockNode(s, b)));
+    $("order-list").replaceChildren(...withDays(blocks.map((b) => blockNode(s, b)), blocks));
     // Drawn while a command is out: its buttons wait like the others (the double tap).
     if (busy) for (const node of $("order-list").querySelectorAll(COMMAND_BUTTONS)) node.disabled = true;
     placeForm();
     // Keep the block being held in sight when it changes (the organiser may have
     // scrolled elsewhere meanwhile: not on every redraw).
-    const held = `${s.room} ${s.session ? s.session.id : ""}`;
+    // Between blocks, the one coming: an event over several days opens on today's.
+    const held = `${s.room} ${s.session ? s.session.id : ""} ${s.next ? s.next.id : ""}`;
     if (held !== shownHeld) {
       shownHeld = held;
-      const now = $("order-list").querySelector(".o-block.now");
+      const now = $("order-list").querySelector(".o-block.now")
+        || (s.next && $("order-list").querySelector(`.o-block[data-block="${CSS.escape(s.next.id)}"]`));
       const column = $("order-list").closest(".order");
       const bar = $("edit-bar").hidden ? 0 : $("edit-bar").offsetHeight;
       if (now) column.scrollTop = now.offsetTop - column.offsetTop - bar - 8;

@@ -114,6 +114,37 @@
     applyRoom(s);
   }
 
+  /* An event over several days: one tab per day, the page opening on today's (or the
+     next day that has blocks). Without the script every day is listed, each under its
+     heading. */
+  const tabs = [...document.querySelectorAll(".day-tab")];
+  function showDay(day) {
+    for (const node of document.querySelectorAll(".prog [data-day]")) {
+      node.hidden = node.dataset.day !== day;
+    }
+    for (const tab of tabs) {
+      if (tab.dataset.day === day) tab.setAttribute("aria-current", "page");
+      else tab.removeAttribute("aria-current");
+    }
+  }
+  if (tabs.length) {
+    Kiosk.clock.set(states[boot.rooms[0]]);  // the event's clock (a simulated one too)
+    const days = tabs.map((tab) => tab.dataset.day);
+    const today = new Intl.DateTimeFormat("en-CA", {
+      timeZone: boot.timezone, year: "numeric", month: "2-digit", day: "2-digit",
+    }).format(Kiosk.clock.now());
+    const asked = location.hash.startsWith("#day-") ? location.hash.slice(5) : null;
+    showDay(days.includes(asked) ? asked : days.find((d) => d >= today) || days[days.length - 1]);
+    for (const tab of tabs) {
+      tab.addEventListener("click", (event) => {
+        event.preventDefault();
+        showDay(tab.dataset.day);
+        history.replaceState(null, "", tab.getAttribute("href"));
+        window.scrollTo(0, 0);
+      });
+    }
+  }
+
   for (const room of boot.rooms) if (states[room]) show(states[room]);
   connect(boot.rooms, show, (up) => {
     offline.hidden = up;
