@@ -210,8 +210,9 @@ def check(file: str | None) -> None:
                 id=room.id,
                 blocks=ngettext("%(n)d block", "%(n)d blocks", len(blocks), n=len(blocks)),
                 turns=ngettext("%(n)d turn", "%(n)d turns", turns, n=turns),
-                start=blocks[0].start.strftime("%H:%M"),
-                end=blocks[-1].end.strftime("%H:%M"),
+                # over several days, the days with the times
+                start=blocks[0].start.strftime("%Y-%m-%d %H:%M" if len(days) > 1 else "%H:%M"),
+                end=blocks[-1].end.strftime("%Y-%m-%d %H:%M" if len(days) > 1 else "%H:%M"),
             )
         )
 
@@ -616,6 +617,90 @@ def purge_command(db_path, yes) -> None:
             n=count,
         )
     )
+
+
+@cli.group("schedule")
+def schedule_group() -> None:
+    """Bring in a timetable published by another tool (pretalx, frab)."""
+
+
+@schedule_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Write the YAML to this file (default: print it).",
+)
+@click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
+def schedule_import_command(file, out, force) -> None:
+    """Convert a frab/pretalx schedule.xml or a pretalx schedule.json into kiosk's YAML.
+
+    One block per talk (its type as the label, its abstract as the description, its
+    speakers as turns); prints what was converted and what was left out (overlapping
+    talks, talks crossing midnight, speakers without a name, fields kiosk has no place for).
+
+    Example: kiosk schedule import schedule.xml -o schedule.yaml
+    """
+    from pathlib import Path
+
+    from .schedule import parse
+    from .timetables import ConversionError, convert
+
+    if out and Path(out).exists() and not force:
+        raise Failure(_("%(file)s already exists (--force to overwrite it)", file=out))
+    try:
+        text = Path(file).read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise Failure(
+            _("%(file)s: not UTF-8 text (%(reason)s)", file=file, reason=exc.reason)
+        ) from None
+    try:
+        conversion = convert(text, file)
+    except ConversionError as exc:
+        raise Failure(told(exc)) from None
+    made = conversion.to_yaml(Path(file).name)
+    try:  # what is written must be a timetable `kiosk check` and `kiosk serve` accept
+        parse(made, out or "<converted>")
+    except ScheduleError as exc:
+        raise Failure(told(exc)) from None
+    if out:
+        Path(out).write_text(made, encoding="utf-8")
+    else:
+        click.echo(made, nl=False)
+    # Without -o the YAML is the output: the summary goes to stderr, out of its way.
+    say = (lambda line: click.echo(line)) if out else (lambda line: click.echo(line, err=True))
+    say(
+        _(
+            "Converted from %(format)s: %(title)s",
+            format=conversion.format,
+            title=conversion.data["event"]["title"],
+        )
+    )
+    say(
+        _(
+            "  %(rooms)s, %(days)s, %(blocks)s (%(breaks)s), %(speakers)s",
+            rooms=ngettext("%(n)d room", "%(n)d rooms", conversion.rooms, n=conversion.rooms),
+            days=ngettext("%(n)d day", "%(n)d days", len(conversion.days), n=len(conversion.days)),
+            blocks=ngettext("%(n)d block", "%(n)d blocks", conversion.blocks, n=conversion.blocks),
+            breaks=ngettext("%(n)d break", "%(n)d breaks", conversion.breaks, n=conversion.breaks),
+            speakers=ngettext(
+                "%(n)d speaker", "%(n)d speakers", conversion.speakers, n=conversion.speakers
+            ),
+        )
+    )
+    for note in conversion.notes:
+        say(_("  note: %(note)s", note=told(note)))
+    if conversion.left_out:
+        say(_("Left out:"))
+        for item in conversion.left_out:
+            say(_("  - %(item)s", item=told(item)))
+    else:
+        say(_("Nothing left out."))
+    if out:
+        say(_("Written to %(file)s; check it with « kiosk check %(file)s ».", file=out))
 
 
 def report_html(report, css: str, lang: str) -> str:

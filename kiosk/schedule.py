@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import shlex
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from .errors import N_, Explained, Message
+from .timetables import detect
 
 BUNDLED = Path(__file__).resolve().parent / "schedule.yaml"
 if not BUNDLED.exists():  # running from a source checkout: the file sits at the top level
@@ -560,6 +562,14 @@ class _Reader:
 
 def parse(text: str, source: str = "<schedule>") -> Schedule:
     """Read a timetable from YAML text; raise ScheduleError naming the place of a problem."""
+    foreign = detect(text)
+    if foreign:  # another tool's timetable: say how to convert it, not a YAML error
+        problem = N_(
+            "this is a %(format)s timetable, not kiosk's YAML: convert it with "
+            "« kiosk schedule import %(file)s -o schedule.yaml »"
+        )
+        shown = shlex.quote(source) if not source.startswith("<") else "FILE"
+        raise _at(source, None, Message(problem, format=foreign, file=shown))
     return _Reader(source).read(text)
 
 

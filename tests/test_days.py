@@ -95,6 +95,7 @@ def test_kiosk_check_names_the_days():
     out = run_kiosk("check", str(TWO_DAYS))
     assert out.returncode == 0, out.stderr
     assert "2 days: 2024-05-02, 2024-05-03" in out.stdout
+    assert "Salle A (a): 4 blocks, 4 turns, 2024-05-02 09:00–2024-05-03 16:00" in out.stdout
 
 
 def test_the_clock_on_day_2_shows_day_2(tmp_path):
