@@ -813,10 +813,15 @@ class Columns:
     def first(self, field: str) -> str:
         return self.header[self.fields[field][0]]
 
-    def describe(self) -> list[tuple[str, str]]:
-        """(column, field) for every column read, in the file's order."""
-        feeds = {i: field for field, columns in self.fields.items() for i in columns}
-        return [(self.header[i], feeds[i]) for i in sorted(feeds)]
+    def describe(self) -> list[tuple[str, str, str | None]]:
+        """(column, field, the column it stands in for when that one is empty, or None)
+        for every column read, in the file's order."""
+        feeds = {
+            i: (field, None if n == 0 else self.header[columns[0]])
+            for field, columns in self.fields.items()
+            for n, i in enumerate(columns)
+        }
+        return [(self.header[i], *feeds[i]) for i in sorted(feeds)]
 
 
 def map_headers(header: list[str], mapping: dict[str, str] | None = None) -> Columns:
