@@ -17,7 +17,7 @@ from kiosk import db as database
 from kiosk.attendees import CsvError, import_csv
 from kiosk.cli import cli
 
-from .conftest import Server, at, free_port, scan
+from .conftest import KIOSK_TOKEN, Server, at, free_port, scan
 
 pytestmark = pytest.mark.usefixtures("cli_in_english")
 DATA = Path(__file__).parent / "data"
@@ -328,3 +328,29 @@ def test_a_guest_s_pretix_ticket_checks_them_in_at_a_real_server(tmp_path):
         assert scan(srv.url, "https://pretix.eu/demo/")["status"] == "invalid"
     finally:
         srv.kill(signal.SIGTERM)
+
+
+@pytest.mark.browser
+def test_a_guest_s_eventbrite_barcode_checks_them_in_through_the_kiosk_camera(
+    pages, server, tmp_path
+):
+    from playwright.sync_api import expect
+
+    from .fakecamera import qr_y4m
+
+    db = database.connect(str(server.db))
+    import_csv(db, (DATA / "eventbrite-attendee-summary.csv").read_bytes(), at("07:00"))
+    video = qr_y4m("472839105558120344711001", tmp_path / "qr.y4m")
+    browser = pages.launch(
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+    )
+    kiosk = f"{server.url}/kiosk?token={KIOSK_TOKEN}&device=kiosque 1"
+    page = pages.open(kiosk, 1280, 800, browser=browser, permissions=("camera",))
+    expect(page.locator("body")).to_have_attribute("data-camera", "on", timeout=15_000)
+    expect(page.locator("#result-text")).to_have_text("Bienvenue, M. Fabre", timeout=15_000)
+    expect(page.locator("#scan")).to_be_visible(timeout=10_000)
+    expect(page.locator("#result-text")).to_have_text(
+        "Déjà enregistré·e à 10 h 20 (kiosque 1)", timeout=15_000
+    )
