@@ -72,25 +72,46 @@ CATEGORY_ALIASES = {
     "other": "autre",
     "": "autre",
 }
+# Civilities as forms and ticketing tools write them, in French and English, each kept in
+# its French short form; looked up by civility_key() (case, accents, dots and spaces aside).
 CIVILITIES = {
     "": "",
     "m": "M.",
-    "m.": "M.",
     "monsieur": "M.",
     "mr": "M.",
-    "mr.": "M.",
+    "mister": "M.",
     "mme": "Mme",
     "madame": "Mme",
     "mrs": "Mme",
     "ms": "Mme",
+    "miss": "Mme",
     "mlle": "Mme",
+    "mademoiselle": "Mme",
     "mx": "Mx",
     "dr": "Dr",
+    "docteur": "Dr",
+    "docteure": "Dr",
+    "doctor": "Dr",
     "pr": "Pr",
+    "prof": "Pr",
+    "professeur": "Pr",
+    "professeure": "Pr",
+    "professor": "Pr",
     "me": "Me",
-    "s.e. m.": "S.E. M.",
-    "s.e. mme": "S.E. Mme",
+    "maitre": "Me",
+    "sem": "S.E. M.",
+    "sonexcellencemonsieur": "S.E. M.",
+    "semme": "S.E. Mme",
+    "sonexcellencemadame": "S.E. Mme",
 }
+
+
+def civility_key(value: str) -> str:
+    """« Dr. », « dr », « DOCTEUR » and « Maître » -> « dr », « docteur », « maitre »."""
+    key = fold(value).replace(".", "").replace(" ", "")
+    return key if key or not value.strip() else "?"  # « 😀 » folds to nothing
+
+
 # What the kiosk's walk-in form offers, in this order; each is a value of CIVILITIES.
 CIVILITY_CHOICES = ("Mme", "M.", "Mx", "Dr", "Pr", "Me")
 # Offices whose holder's arrival the organisers want to know at once (see is_vip()).
@@ -113,7 +134,14 @@ _FORMER = {"ancien", "ancienne", "ex"}
 _FUNCTIONS_APART = re.compile(r"[,;/()|–—]|\s-\s")
 CODE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 FIELDS = ("civility", "first_name", "last_name", "organisation", "function", "email", "category")
-LIMITS = {"first_name": 80, "last_name": 80, "organisation": 160, "function": 240, "email": 254}
+LIMITS = {
+    "category": 80,
+    "first_name": 80,
+    "last_name": 80,
+    "organisation": 160,
+    "function": 240,
+    "email": 254,
+}
 _NAME_CHARS = " -'’."
 _TEXT_CHARS = " -'’.,&()/+°:«»\"!?@#–·"  # · for inclusive writing: « élu·e »
 _NAME_OK = set(_NAME_CHARS)
@@ -245,7 +273,8 @@ def new_code() -> str:
             return code
 
 
-def _check_text(field: str, value: Any, allowed: set[str], required: bool) -> str:
+def _check_text(field: str, value: Any, allowed: set[str] | None, required: bool) -> str:
+    """Tidied text, or InvalidField; `allowed` None takes any printable character."""
     if value is None:
         value = ""
     if not isinstance(value, str):
@@ -260,7 +289,7 @@ def _check_text(field: str, value: Any, allowed: set[str], required: bool) -> st
     limit = LIMITS.get(field, 40)
     if len(value) > limit:
         raise InvalidField(field, N_("is longer than %(max)d characters"), max=limit)
-    for c in value:
+    for c in value if allowed is not None else ():
         kind = unicodedata.category(c)
         if not (kind[0] in "LM" or (kind[0] == "N" and field != "first_name") or c in allowed):
             raise InvalidField(
@@ -271,9 +300,9 @@ def _check_text(field: str, value: Any, allowed: set[str], required: bool) -> st
 
 def _civility(value: Any) -> str:
     value = value or ""
-    if not isinstance(value, str) or value.strip().casefold() not in CIVILITIES:
+    if not isinstance(value, str) or civility_key(value) not in CIVILITIES:
         raise InvalidField("civility", N_("is not one of M., Mme, Mx, Dr, Pr, Me"))
-    return CIVILITIES[value.strip().casefold()]
+    return CIVILITIES[civility_key(value)]
 
 
 def _category(value: Any) -> str:
@@ -306,12 +335,20 @@ _CHECKS: dict[str, Callable[[Any], str]] = {
 }
 
 
-def check_fields(data: dict[str, Any]) -> tuple[dict[str, str], list[InvalidField]]:
+# What an import takes that the kiosk's walk-in form does not: the organisers' own list
+# writes a function as it likes, « Directrice | Pôle Europe » included; a stranger at the
+# kiosk types within the characters a badge needs.
+_IMPORT_CHECKS = {**_CHECKS, "function": lambda v: _check_text("function", v, None, False)}
+
+
+def check_fields(
+    data: dict[str, Any], imported: bool = False
+) -> tuple[dict[str, str], list[InvalidField]]:
     """Every field checked on its own: the tidied values, and one refusal per bad field
     (an import reports them all at once)."""
     cleaned: dict[str, str] = {}
     refused: list[InvalidField] = []
-    for field, check in _CHECKS.items():
+    for field, check in (_IMPORT_CHECKS if imported else _CHECKS).items():
         try:
             cleaned[field] = check(data.get(field))
         except InvalidField as exc:
@@ -356,11 +393,17 @@ def _holds(office: re.Match[str]) -> bool:
     return "republique" in office[0] or not _FORMER & set(before[-2:])
 
 
-def record(fields: dict[str, str], source: str, now: dt.datetime, vip: bool | None = None):
-    """The row to insert for a new attendee."""
+def record(
+    fields: dict[str, str],
+    source: str,
+    now: dt.datetime,
+    vip: bool | None = None,
+    code: str | None = None,
+):
+    """The row to insert for a new attendee: their ticket's own code, or a new one."""
     return {
         **fields,
-        "code": new_code(),
+        "code": code or new_code(),
         "vip": int(is_vip(fields) if vip is None else vip),
         "source": source,
         "name_key": name_key(fields["first_name"], fields["last_name"]),
@@ -384,32 +427,143 @@ def get(db: Database, attendee_id: int) -> Attendee | None:
 
 # --- CSV import ------------------------------------------------------------------------
 
-HEADERS = {
-    "civility": ("civilite", "civility", "title", "titre"),
-    "first_name": ("prenom", "first name", "firstname", "given name", "first_name"),
+# Each field's column names (folded: see fold()) as the tools that sold or collected the
+# registrations write them, in English and French, by rank: the attendee's own column
+# first, then a plain one, then the buyer's. A row takes each field from the first of its
+# columns that is not empty, as pretix's own check-in list falls back from the attendee to
+# the invoice address: a group order's colleagues keep their buyer's email.
+HEADERS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "civility": (
+        ("attendee name title", "nom du participant titre", "civilite participant"),
+        ("civilite", "civility", "title", "titre", "prefix", "salutation"),
+        ("invoice address name title", "civilite payeur", "civilite acheteur", "buyer prefix"),
+    ),
+    "first_name": (
+        (
+            "attendee name given name",
+            "nom du participant prenom",
+            "prenom participant",
+            "prenom du participant",
+            "participant first name",
+        ),
+        ("prenom", "first name", "firstname", "given name", "first_name", "prenom s"),
+        (
+            "invoice address name given name",
+            "prenom payeur",
+            "prenom acheteur",
+            "buyer first name",
+        ),
+    ),
     "last_name": (
-        "nom",
-        "last name",
-        "lastname",
-        "surname",
-        "family name",
-        "nom de famille",
-        "last_name",
+        (
+            "attendee name family name",
+            "nom du participant nom de famille",
+            "nom participant",
+            "nom du participant nom",
+            "participant last name",
+        ),
+        ("nom", "last name", "lastname", "surname", "family name", "nom de famille", "last_name"),
+        ("invoice address name family name", "nom payeur", "nom acheteur", "buyer last name"),
+    ),
+    # A whole name, split when a row has no first and last name (see _split_name()).
+    "name": (
+        ("attendee name", "nom du participant", "participant"),
+        ("name", "nom complet", "full name", "nom et prenom", "prenom et nom"),
+        ("invoice address name", "nom de l acheteur", "buyer name"),
     ),
     "organisation": (
-        "organisation",
-        "organization",
-        "structure",
-        "collectivite",
-        "organisme",
-        "institution",
-        "company",
+        ("societe participant", "structure participant", "entreprise participant"),
+        (
+            "organisation",
+            "organization",
+            "structure",
+            "collectivite",
+            "organisme",
+            "institution",
+            "company",
+            "societe",
+            "entreprise",
+            "employeur",
+            "employer",
+            "organisation name",
+            "organization name",
+        ),
+        ("raison sociale", "societe payeur", "societe acheteur", "buyer company"),
     ),
-    "function": ("fonction", "function", "job title", "position", "poste", "titre du poste"),
-    "email": ("courriel", "email", "e mail", "mail", "adresse electronique", "adresse mail"),
-    "category": ("categorie", "category", "type", "profil"),
-    "vip": ("vip",),
+    "function": (
+        ("fonction participant", "poste participant"),
+        (
+            "fonction",
+            "function",
+            "job title",
+            "position",
+            "poste",
+            "titre du poste",
+            "profession",
+        ),
+        (),
+    ),
+    "email": (
+        (
+            "attendee email",
+            "attendee e mail",
+            "email participant",
+            "e mail participant",
+            "e mail du participant",
+            "email du participant",
+            "courriel participant",
+        ),
+        (
+            "courriel",
+            "email",
+            "e mail",
+            "mail",
+            "adresse electronique",
+            "adresse mail",
+            "adresse e mail",
+            "adresse email",
+            "email address",
+            "e mail address",
+        ),
+        (
+            "email payeur",
+            "e mail payeur",
+            "email acheteur",
+            "email de l acheteur",
+            "buyer email",
+            "order email",
+        ),
+    ),
+    "category": (
+        ("categorie", "category", "type", "profil", "categorie participant"),
+        ("ticket type", "product", "produit", "tarif", "formule", "type de billet", "billet"),
+        (),
+    ),
+    "vip": (("vip",), (), ()),
+    # The ticket's own code, what its QR code carries: pretix's secret, Eventbrite's and
+    # Weezevent's barcode, HelloAsso's ticket number; « Code » in kiosk's own export.
+    "code": (
+        (
+            "ticket secret",
+            "secret",
+            "secret du billet",
+            "barcode",
+            "code barre",
+            "code barres",
+            "numero de billet",
+            "n de billet",
+            "numero du billet",
+            "code",
+            "qr code",
+            "code du billet",
+            "ticket code",
+        ),
+        (),
+        (),
+    ),
 }
+# What `--map "Column=field"` may name.
+IMPORT_FIELDS = ("civility", "first_name", "last_name", "name", *FIELDS[3:], "vip", "code")
 _YES = {"oui", "o", "yes", "y", "1", "x", "vrai", "true"}
 _NO = {"", "non", "n", "no", "0", "faux", "false"}
 
@@ -424,9 +578,7 @@ _ACCEPTED = {
     "organisation": Message(
         N_("letters, digits, spaces and %(chars)s"), chars=" ".join(_TEXT_CHARS.strip())
     ),
-    "function": Message(
-        N_("letters, digits, spaces and %(chars)s"), chars=" ".join(_TEXT_CHARS.strip())
-    ),
+    "function": Message(N_("any printable character")),
     "email": Message(N_("an address such as prenom.nom@example.fr, or nothing")),
     "category": Message(
         N_(
@@ -436,6 +588,9 @@ _ACCEPTED = {
         keys=", ".join(CATEGORY_KEYS),
     ),
     "vip": Message(N_("oui, non, yes, no, x, 1, 0, vrai, faux, or nothing")),
+    "code": Message(
+        N_("6 to 200 letters, digits and - _ . + / = without spaces, or nothing (a code is made)")
+    ),
 }
 
 
@@ -528,12 +683,6 @@ class CsvError(ValueError):
                 )
             )
         return "\n".join(lines)
-
-
-@dataclass(frozen=True)
-class ImportReport:
-    created: int
-    already_present: int
 
 
 _BOMS = {b"\xef\xbb\xbf": "utf-8", b"\xff\xfe": "utf-16", b"\xfe\xff": "utf-16"}
@@ -644,53 +793,157 @@ def read_rows(text: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
     return rows[0][1], rows[1:]
 
 
-def map_headers(header: list[str]) -> dict[str, int]:
-    """Which column holds each field; CsvError with every problem of the header line."""
-    columns: dict[str, int] = {}
+# A ticket's own code as the tools print it in its QR code: pretix's secret (32 letters and
+# digits, or base64 for signed secrets), Eventbrite's barcode (20 to 30 digits), Weezevent's
+# barcode, HelloAsso's ticket number (digits). Kiosk's own codes match too. No space, no
+# « : » (a web address, a Wi-Fi code), nothing a kiosk could not send back as it was read.
+TICKET_CODE = re.compile(r"^[A-Za-z0-9_=+/.-]{6,200}$")
+# What Excel shows of a long barcode in a column it took for numbers: « 1,04857E+20 ».
+_SCIENTIFIC = re.compile(r"^\d[.,]\d+E\+?\d+$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Which columns feed each field, best first, and the ones no field reads."""
+
+    header: list[str]
+    fields: dict[str, list[int]]
+    ignored: list[int]
+
+    def first(self, field: str) -> str:
+        return self.header[self.fields[field][0]]
+
+    def describe(self) -> list[tuple[str, str, str | None]]:
+        """(column, field, the column it stands in for when that one is empty, or None)
+        for every column read, in the file's order."""
+        feeds = {
+            i: (field, None if n == 0 else self.header[columns[0]])
+            for field, columns in self.fields.items()
+            for n, i in enumerate(columns)
+        }
+        return [(self.header[i], *feeds[i]) for i in sorted(feeds)]
+
+
+def map_headers(header: list[str], mapping: dict[str, str] | None = None) -> Columns:
+    """Which columns hold each field; CsvError with every problem of the header line.
+
+    `mapping` names a column for a field (« Votre structure » -> organisation), or for
+    nothing (an empty field) to leave it out; it overrides the names known here.
+    """
     problems = []
-    for index, name in enumerate(header):
-        key = fold(name)
-        for field, names in HEADERS.items():
-            if key in names:
-                if field in columns:
-                    first = header[columns[field]]
-                    problem = Message(
-                        N_("two columns for %(field)s: %(first)s and %(second)s"),
-                        field=field,
-                        first=repr(first),
-                        second=repr(name),
-                    )
-                    problems.append(Problem(1, problem))
-                else:
-                    columns[field] = index
-    missing = [f for f in ("last_name", "first_name") if f not in columns]
-    if missing:
+    forced: dict[int, str] = {}
+    folded = [fold(name) for name in header]
+    for column, field in (mapping or {}).items():
+        if fold(column) not in folded:
+            problem = Message(
+                N_("--map names a column the file does not have: %(column)s"), column=repr(column)
+            )
+            problems.append(Problem(1, problem))
+            continue
+        for index, key in enumerate(folded):
+            if key == fold(column):
+                forced[index] = field
+    ranked: dict[str, list[tuple[int, int]]] = {}
+    ignored = []
+    for index, key in enumerate(folded):
+        if index in forced:
+            if forced[index]:
+                ranked.setdefault(forced[index], []).append((-1, index))
+            else:
+                ignored.append(index)
+            continue
+        found = [
+            (rank, field)
+            for field, ranks in HEADERS.items()
+            for rank, names in enumerate(ranks)
+            if key in names
+        ]
+        if not found:
+            ignored.append(index)
+        for rank, field in found:
+            ranked.setdefault(field, []).append((rank, index))
+    fields: dict[str, list[int]] = {}
+    for field, candidates in ranked.items():
+        candidates.sort()
+        best = candidates[0]
+        # Two different names of the same rank for one field: which one holds it is a
+        # guess. The same name twice (pretix's « Company » of the attendee, then of the
+        # invoice) is read in the file's order.
+        rival = next(
+            (c for c in candidates[1:] if c[0] == best[0] and folded[c[1]] != folded[best[1]]),
+            None,
+        )
+        if rival is not None and best[0] >= 0:
+            problem = Message(
+                N_("two columns for %(field)s: %(first)s and %(second)s"),
+                field=field,
+                first=repr(header[best[1]]),
+                second=repr(header[rival[1]]),
+            )
+            problems.append(Problem(1, problem))
+        fields[field] = [index for _rank, index in candidates]
+    missing = [f for f in ("last_name", "first_name") if f not in fields]
+    if missing and "name" not in fields:
         problem = N_(
             "no column for %(fields)s (expected headers such as "
             "Nom, Prénom, Civilité, Organisation, Fonction, Courriel, Catégorie)"
         )
         # The fields by their names in the code, as the header hint lists the file's names.
-        fields: Message | str = missing[0]
+        names: Message | str = missing[0]
         if len(missing) == 2:
-            fields = Message(N_("%(first)s and %(second)s"), first=missing[0], second=missing[1])
-        problems.append(Problem(1, Message(problem, fields=fields)))
+            names = Message(N_("%(first)s and %(second)s"), first=missing[0], second=missing[1])
+        problems.append(Problem(1, Message(problem, fields=names)))
     if problems:
         raise CsvError(problems)
-    return columns
+    return Columns(header, fields, ignored)
+
+
+def _split_name(name: str) -> tuple[str, str]:
+    """« Camille Dupont » -> (« Camille », « Dupont »), « Jean Da Costa » -> (« Jean »,
+    « Da Costa »): the first word is the first name (a guess the report owns up to)."""
+    first, _, last = " ".join(name.split()).partition(" ")
+    return first, last
+
+
+def _category_of(label: str, categories: dict[str, str]) -> str:
+    """A category key for a known label, the organiser's choice for a mapped one, or the
+    label as written: a form's « Étudiant·e » stays « Étudiant·e », never refused."""
+    if fold(label) in categories:
+        label = categories[fold(label)]
+    return CATEGORY_ALIASES.get(fold(label), " ".join(label.split()))
 
 
 def _row_problems(
-    number: int, row: list[str], header: list[str], columns: dict[str, int]
+    number: int,
+    row: list[str],
+    columns: Columns,
+    categories: dict[str, str],
 ) -> tuple[dict[str, str], list[Problem]]:
     """A row's tidied fields, and a problem for each of its cells that cannot be stored."""
+    header = columns.header
     if len(row) > len(header):
         problem = Message(
             N_("%(cells)d cells for %(columns)d columns"), cells=len(row), columns=len(header)
         )
         hint = Message(N_("a separator inside a cell that is not in quotes?"))
         return {}, [Problem(number, problem, hint=hint)]
-    cell = {f: (row[i] if i < len(row) else "") for f, i in columns.items()}
-    fields, refused = check_fields({f: cell.get(f, "") for f in FIELDS})
+    cell: dict[str, str] = {}
+    source: dict[str, int] = {}
+    for field, indexes in columns.fields.items():
+        source[field] = indexes[0]
+        cell[field] = ""
+        for i in indexes:
+            if i < len(row) and row[i].strip():
+                source[field], cell[field] = i, row[i]
+                break
+    no_name = not cell.get("first_name", "").strip() and not cell.get("last_name", "").strip()
+    if no_name and cell.get("name", "").strip():
+        cell["first_name"], cell["last_name"] = _split_name(cell["name"])
+        source["first_name"] = source["last_name"] = source["name"]
+    category = cell.pop("category", "")
+    fields, refused = check_fields(
+        {f: cell.get(f, "") for f in FIELDS if f != "category"}, imported=True
+    )
     problems = []
     for exc in refused:
         value = cell.get(exc.field, "")
@@ -699,12 +952,35 @@ def _row_problems(
             hint = Message(N_('a line break: is a quote (") opened and never closed?'))
         elif exc.message not in _SAYS_WHAT_IS_ACCEPTED:
             hint = _accepted(exc.field)
-        column = header[columns[exc.field]] if exc.field in columns else exc.field
+        column = header[source[exc.field]] if exc.field in source else exc.field
+        if exc.field in ("first_name", "last_name") and source.get(exc.field) == source.get("name"):
+            value = cell.get("name", value)
         problem = Message(exc.message, **exc.params)
         problems.append(Problem(number, problem, column, value, hint))
+    try:
+        fields["category"] = (
+            _check_text("category", _category_of(category, categories), None, False) or "autre"
+        )
+    except InvalidField as exc:
+        column = header[source["category"]]
+        problems.append(Problem(number, Message(exc.message, **exc.params), column, category))
+    code = cell.get("code", "").strip()
+    if code and not TICKET_CODE.match(code):
+        hint = _accepted("code")
+        problem = Message(N_("is not a ticket code"))
+        if _SCIENTIFIC.match(code):
+            problem = Message(
+                N_(
+                    "is a number a spreadsheet rounded, not the ticket's code: format the "
+                    "column as text and export it again"
+                )
+            )
+            hint = None
+        problems.append(Problem(number, problem, header[source["code"]], code, hint))
+    fields["code"] = code
     vip = fold(cell.get("vip", ""))
     if vip not in _YES | _NO:
-        column, hint = header[columns["vip"]], _accepted("vip")
+        column, hint = header[source["vip"]], _accepted("vip")
         problem = Message(N_("is not oui/non"))
         problems.append(Problem(number, problem, column, cell["vip"], hint))
     # Said either way, the column decides; left empty, the function does (see is_vip()).
@@ -712,57 +988,85 @@ def _row_problems(
     return fields, problems
 
 
+@dataclass(frozen=True)
+class ImportReport:
+    created: int
+    already_present: int
+    columns: Columns | None = None
+    with_their_code: int = 0
+
+
 def import_csv(
     db: Database,
     raw: bytes,
     now: dt.datetime,
     progress: Callable[[int], None] | None = None,
+    mapping: dict[str, str] | None = None,
+    categories: dict[str, str] | None = None,
+    dry_run: bool = False,
 ) -> ImportReport:
     """Import attendees all or nothing; the same file twice creates no duplicates.
 
     A file with problems writes nothing and raises CsvError with all of them, every bad
-    cell of every row, so that one run tells the organiser everything to fix.
+    cell of every row, so that one run tells the organiser everything to fix. `dry_run`
+    checks and counts as the import would, and writes nothing either way.
+
+    Who is already there: the same ticket code; else the same email and name (several
+    people share an email: a group order, an assistant registering a delegation); else,
+    without an email, the same name and organisation.
     """
     header, rows = read_rows(decode(raw))
-    columns = map_headers(header)
+    columns = map_headers(header, mapping)
+    wanted = {fold(label): value for label, value in (categories or {}).items()}
     new: list[dict[str, Any]] = []
     problems: list[Problem] = []
     already = 0
     with transaction(db):
-        emails = {
-            e for (e,) in db.execute("SELECT email FROM attendees WHERE email != ''").fetchall()
-        }
+        codes = {c for (c,) in db.execute("SELECT code FROM attendees").fetchall()}
+        emails = set(
+            db.execute("SELECT email, name_key FROM attendees WHERE email != ''").fetchall()
+        )
         people = {
             (n, o) for n, o in db.execute("SELECT name_key, org_key FROM attendees").fetchall()
         }
+        lines: dict[str, int] = {}
         for number, row in rows:
             if progress:
                 progress(1)
             if not any(cell.strip() for cell in row):
                 continue
-            fields, found = _row_problems(number, row, header, columns)
+            fields, found = _row_problems(number, row, columns, wanted)
+            code = fields.get("code", "")
+            if code and not found and code in lines:
+                problem = Message(N_("the same ticket code as line %(line)d"), line=lines[code])
+                found.append(Problem(number, problem, columns.first("code"), code))
             if found:
                 problems += found
                 continue
             vip = {"oui": True, "non": False}.get(fields.pop("vip"))
-            key = (
-                name_key(fields["first_name"], fields["last_name"]),
-                fold(fields["organisation"]),
-            )
-            if (fields["email"] and fields["email"] in emails) or (
-                not fields["email"] and key in people
+            code = fields.pop("code")
+            name = name_key(fields["first_name"], fields["last_name"])
+            key = (name, fold(fields["organisation"]))
+            if (
+                (code and code in codes)
+                or (fields["email"] and (fields["email"], name) in emails)
+                or (not code and not fields["email"] and key in people)
             ):
                 already += 1
                 continue
+            if code:
+                lines[code] = number
+                codes.add(code)
             if fields["email"]:
-                emails.add(fields["email"])
+                emails.add((fields["email"], name))
             people.add(key)
-            new.append(record(fields, "imported", now, vip=vip))
+            new.append(record(fields, "imported", now, vip=vip, code=code or None))
         if problems:
             raise CsvError(problems)
-        if new:
+        if new and not dry_run:
             db["attendees"].insert_all(new, batch_size=500)
-    return ImportReport(len(new), already)
+    with_code = sum(1 for r in new if r["code"] in lines)
+    return ImportReport(len(new), already, columns, with_code)
 
 
 # --- exports ---------------------------------------------------------------------------

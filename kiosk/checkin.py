@@ -138,7 +138,9 @@ def check_in(db: Database, code: Any, kiosk: str, now: dt.datetime) -> Result:
     « unknown ». Every outcome leaves one row in the log.
     """
     scanned = _scanned(code) if isinstance(code, str) else None
-    if scanned is None or not people.CODE.match(scanned):
+    # Any ticket's code (see attendees.TICKET_CODE): a guest's pretix, Eventbrite,
+    # Weezevent or HelloAsso ticket checks them in as a code made here does.
+    if scanned is None or not people.TICKET_CODE.match(scanned):
         _log(db, now, kiosk, MALFORMED, detail=repr(code)[:80])
         return Result(NOT_A_TICKET if scanned and scanned.isprintable() else MALFORMED)
     code = scanned

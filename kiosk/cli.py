@@ -489,54 +489,134 @@ def attendees() -> None:
     """Import, export, print and purge the attendee list."""
 
 
+def _pairs(option: str, values: tuple[str, ...]) -> dict[str, str]:
+    """« Colonne=field » options as a dict; a value without « = » is refused by name."""
+    pairs = {}
+    for value in values:
+        left, equal, right = value.partition("=")
+        if not equal or not left.strip():
+            raise click.BadParameter(
+                _("%(value)s: expected « Column=value »", value=repr(value)), param_hint=option
+            )
+        pairs[left.strip()] = right.strip()
+    return pairs
+
+
 @attendees.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @_db_option
-def import_command(file, db_path) -> None:
+@click.option("--dry-run", is_flag=True, help="Check and count, write nothing.")
+@click.option(
+    "--map",
+    "mappings",
+    multiple=True,
+    metavar='"Column=field"',
+    help="Read a column as a field (civility, first_name, last_name, name, organisation, "
+    "function, email, category, vip, code), or as nothing: « Email payeur= ». Repeatable.",
+)
+@click.option(
+    "--category",
+    "category_labels",
+    multiple=True,
+    metavar='"Label=category"',
+    help="Count a label of the category column as a category: « Étudiant=chercheur ». "
+    "Repeatable; other labels are kept as written.",
+)
+def import_command(file, db_path, dry_run, mappings, category_labels) -> None:
     """Import attendees from a CSV file (all or nothing; no duplicates on a second run).
+
+    Reads the exports of pretix (order data, check-in list), Eventbrite (attendee
+    summary), Weezevent, HelloAsso, Google Forms and Excel (, ; or tab separators, UTF-8,
+    UTF-16 « Texte Unicode », Windows-1252), in French or English. Says which column feeds
+    which field and which columns are left out, then the counts. The attendee's own
+    columns come before the buyer's; a ticket's own code (pretix secret, barcode, ticket
+    number) is kept, so that the guest's QR code checks them in.
 
     A file with problems writes nothing and lists them all: line, column, value, and what
     the cell may hold (the first 50, then how many more).
 
-    Accepts , ; or tab separators, UTF-8 (with or without BOM), UTF-16 with its BOM
-    (Excel's « Texte Unicode ») or Windows-1252, and French or English headers: Nom, Prénom,
-    Civilité, Organisation, Fonction, Courriel/Email, Catégorie, VIP.
-
-    Example: kiosk attendees import inscrits.csv
+    Example: kiosk attendees import inscrits.csv --dry-run --map "Votre structure=organisation"
     """
     import datetime as dt
     from pathlib import Path
 
-    from .attendees import CsvError, import_csv
+    from .attendees import IMPORT_FIELDS, CsvError, import_csv
 
+    mapping = _pairs("--map", mappings)
+    for field in mapping.values():
+        if field and field not in IMPORT_FIELDS:
+            raise click.BadParameter(
+                _(
+                    "%(field)s is not a field; one of %(fields)s, or nothing to leave the "
+                    "column out",
+                    field=repr(field),
+                    fields=", ".join(IMPORT_FIELDS),
+                ),
+                param_hint="--map",
+            )
     raw = Path(file).read_bytes()
     db = _open_db(db_path)
     lines = max(raw.count(b"\n"), 1)
     try:
         with click.progressbar(length=lines, label="Import", file=sys.stderr) as bar:
-            report = import_csv(db, raw, dt.datetime.now(dt.UTC), progress=bar.update)
+            report = import_csv(
+                db,
+                raw,
+                dt.datetime.now(dt.UTC),
+                progress=bar.update,
+                mapping=mapping,
+                categories=_pairs("--category", category_labels),
+                dry_run=dry_run,
+            )
     except CsvError as exc:
         from .i18n import translator
 
         report = exc.report(limit=50, gettext=translator(language()))
         raise Failure(_("%(file)s: %(problem)s", file=file, problem=report)) from None
-    click.echo(
-        _(
-            "%(imported)s, %(present)s.",
-            imported=ngettext(
-                "%(n)d attendee imported",
-                "%(n)d attendees imported",
-                report.created,
-                n=report.created,
-            ),
-            present=ngettext(
-                "%(n)d already present",
-                "%(n)d already present",
-                report.already_present,
-                n=report.already_present,
-            ),
-        )
+    columns = report.columns
+    click.echo(_("Columns read:"))
+    for column, field, instead_of in columns.describe():
+        if instead_of is None:
+            click.echo(f"  {column} → {field}")
+        else:
+            click.echo(
+                _(
+                    "  %(column)s → %(field)s, where %(first)s is empty",
+                    column=column,
+                    field=field,
+                    first=instead_of,
+                )
+            )
+    if columns.ignored:
+        names = ", ".join(columns.header[i] for i in columns.ignored)
+        click.echo(_("Columns left out: %(names)s", names=names))
+    counts = _(
+        "%(imported)s, %(present)s.",
+        imported=ngettext(
+            "%(n)d attendee imported",
+            "%(n)d attendees imported",
+            report.created,
+            n=report.created,
+        ),
+        present=ngettext(
+            "%(n)d already present",
+            "%(n)d already present",
+            report.already_present,
+            n=report.already_present,
+        ),
     )
+    if dry_run:
+        counts = _("Dry run, nothing written: %(counts)s", counts=counts)
+    click.echo(counts)
+    if "code" in columns.fields:
+        click.echo(
+            ngettext(
+                "%(n)d new attendee keeps their ticket's code; the others get a code made here.",
+                "%(n)d new attendees keep their ticket's code; the others get a code made here.",
+                report.with_their_code,
+                n=report.with_their_code,
+            )
+        )
 
 
 @attendees.command("export")
