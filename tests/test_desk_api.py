@@ -560,3 +560,18 @@ def test_a_qr_code_read_but_not_a_ticket_says_so(client, guests, scanned, messag
     assert body["status"] == "invalid"
     not_a_ticket = "Ce QR code n’est pas un billet de cet événement — adressez-vous à l’accueil"
     assert body["message"] == (message or not_a_ticket)
+
+
+def test_a_badge_prints_a_category_label_kept_from_an_import(app, client, clock):
+    """An export's free label (« Invitée d'honneur ») is kept by the import: the badge
+    prints it as written, and a kiosk category in the reader's language."""
+    db = database.connect(app.config["DATABASE"])
+    with database.transaction(db):
+        for category in ("Invitée d'honneur", "elu"):
+            fields = people.clean_fields({**DUPONT, "last_name": f"Dupont {len(category)}"})
+            fields["category"] = category  # as the import keeps a label it does not know
+            db["attendees"].insert(people.record(fields, "imported", clock.now(), vip=False))
+    client.get(f"/organiser?token={TOKEN}")
+    badges = client.get("/organiser/badges").get_data(as_text=True)
+    assert '<p class="b-category">Invitée d&#39;honneur</p>' in badges
+    assert '<p class="b-category">Élu·e</p>' in badges
