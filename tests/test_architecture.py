@@ -31,7 +31,7 @@ LAYERS: list[set[str]] = [
     {"views.answers", "push", "auth"},
     {"web"},
     {"i18n"},
-    {"live", "report", "checkin", "attendees", "order", "schedule", "clock"},  # the domain
+    {"live", "report", "checkin", "attendees", "order", "schedule", "clock", "ical"},  # the domain
     {"db", "errors"},
 ]
 HTTP_FREE = LAYERS[-2] | LAYERS[-1]
