@@ -344,7 +344,7 @@ def shared_server(tmp_path):
     srv.kill(signal.SIGTERM)
 
 
-def _connect(server: Server, origin: str, transport: str, **kw) -> socketio.Client:
+def _connect(server: Server, origin: str, transport: str, auth=None, **kw) -> socketio.Client:
     client = socketio.Client(
         reconnection=False,
         # the websocket library writes its own Origin: it is told which
@@ -352,7 +352,7 @@ def _connect(server: Server, origin: str, transport: str, **kw) -> socketio.Clie
         **kw,
     )
     headers = {"Origin": origin} if transport == "polling" else {}
-    client.connect(server.url, transports=[transport], headers=headers, wait_timeout=5)
+    client.connect(server.url, transports=[transport], headers=headers, auth=auth, wait_timeout=5)
     return client
 
 
@@ -409,6 +409,16 @@ def test_an_organisers_browser_gives_no_rights_to_another_sites_socket(shared_se
     finally:
         own.disconnect()
     assert shared_server.state()["message"] == "Bonjour"
+
+
+def test_a_script_elsewhere_holding_the_organisers_secret_still_proves_it(shared_server):
+    """Only the browser's cookie is left behind: a secret sent on purpose is a secret."""
+    script = _connect(shared_server, SIGNAGE, "websocket", auth={"token": TOKEN})
+    try:
+        command = {"room": ROOM, "action": "message", "text": "Depuis la régie"}
+        assert script.call("command", command, timeout=5)["ok"] is True
+    finally:
+        script.disconnect()
 
 
 def test_allowed_origins_from_the_environment(tmp_path, monkeypatch):
