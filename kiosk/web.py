@@ -191,7 +191,8 @@ class SiteHeaders:
     A view may widen the policy by setting its own Content-Security-Policy (the kiosk's
     WebAssembly decoder); it is then left as it is.
 
-    Nothing is cached unless its view says so (static files, the programme's QR code):
+    Nothing is cached unless its view says so (static files, the programme's QR code,
+    the public reads that `public_read` marks for revalidation):
     most answers name guests (a scan's, a walk-in's, search, exports, badges) or carry a
     secret or a CSRF token, and a page a view forgot to mark must not stay in a browser's
     cache or a proxy's. Over HTTPS (`https=True`: `kiosk serve --certfile`), browsers are
