@@ -19,10 +19,13 @@ from .errors import Refusal
 from .schedule import Schedule, load
 from .web import (
     CachedSessionInterface,
+    ForeignSockets,
     JSONProvider,
     Runtime,
     SiteHeaders,
+    SocketOrigins,
     http_error,
+    origins,
     refusal_response,
     release_db,
     socketio,
@@ -87,9 +90,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         HTTPS=False,
         # The throttles' time source (seconds, monotonic); tests move it by hand.
         MONOTONIC=time.monotonic,
+        # Other sites' pages that may read the public JSON and the .ics and follow the
+        # rooms' public socket events (overlays, signage): `kiosk serve --allow-origin`.
+        ALLOW_ORIGINS=os.environ.get("KIOSK_ALLOW_ORIGINS", ""),
     )
     if test_config:
         app.config.from_mapping(test_config)
+    app.config["ALLOW_ORIGINS"] = origins(app.config["ALLOW_ORIGINS"])  # ValueError: which
     if app.config["HTTPS"]:
         app.config["SESSION_COOKIE_SECURE"] = True
         app.config["PREFERRED_URL_SCHEME"] = "https"
@@ -144,6 +151,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from . import events  # noqa: F401 - registers the Socket.IO handlers
 
     app.wsgi_app = SiteHeaders(app.wsgi_app, https=app.config["HTTPS"])
+    allowed = app.config["ALLOW_ORIGINS"]
     socketio.init_app(
         app,
         async_mode=app.config["ASYNC_MODE"],
@@ -152,7 +160,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         ping_interval=4,
         ping_timeout=5,
         max_http_buffer_size=MAX_BODY,
+        # Same origin only (engine.io's default), unless origins are allowed; then
+        # without credentials. Both given every time: init_app keeps the options of
+        # the app built before.
+        cors_allowed_origins=SocketOrigins(allowed) if allowed else None,
+        cors_credentials=not allowed,
     )
     # In front of Socket.IO's own middleware: it sees every engine.io request first.
     app.wsgi_app = SocketGuard(app, app.wsgi_app)
+    if allowed:
+        app.wsgi_app = ForeignSockets(app.wsgi_app)  # another site's socket: no cookie
     return app

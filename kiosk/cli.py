@@ -265,6 +265,15 @@ def check(file: str | None) -> None:
     metavar="SECONDS",
     help="Close a connection that sends nothing for this long (screens ping every 4 s).",
 )
+@click.option(
+    "--allow-origin",
+    "allow_origins",
+    multiple=True,
+    metavar="ORIGIN",
+    help="Let pages of this origin (https://signage.example) read the public JSON and the "
+    ".ics and follow the rooms' public socket events, without cookies; repeatable. "
+    "Default: KIOSK_ALLOW_ORIGINS (comma-separated), else none (same origin only).",
+)
 def serve(
     host,
     port,
@@ -276,6 +285,7 @@ def serve(
     certfile,
     keyfile,
     idle_timeout,
+    allow_origins,
 ) -> None:
     """Serve the screens, tablet and programme (gevent: one process, many websockets).
 
@@ -299,7 +309,7 @@ def serve(
     from .schedule import load
     from .server import AUTOCHECKPOINT_SAFETY_NET, AlreadyServing, claim, run_checkpoints
     from .server import serve as serve_app
-    from .web import socketio
+    from .web import origins, socketio
 
     try:
         schedule = load(schedule_path)
@@ -321,6 +331,12 @@ def serve(
             ) from None
     if bool(certfile) != bool(keyfile):
         raise click.UsageError("--certfile and --keyfile go together")
+    # The options given replace the environment's list, as for any option.
+    try:
+        allowed = origins(allow_origins or os.environ.get("KIOSK_ALLOW_ORIGINS", ""))
+    except ValueError as exc:
+        hint = "--allow-origin" if allow_origins else "KIOSK_ALLOW_ORIGINS"
+        raise click.BadParameter(str(exc), param_hint=hint) from None
     tls = {"certfile": certfile, "keyfile": keyfile} if certfile else {}
     scheme = "https" if tls else "http"
     # Before anything opens the database: one server per database (see server.claim).
@@ -345,6 +361,7 @@ def serve(
                 "PUBLIC_URL": base,
                 "HTTPS": bool(tls),
                 "WAL_AUTOCHECKPOINT": AUTOCHECKPOINT_SAFETY_NET,
+                "ALLOW_ORIGINS": allowed,
             }
         )
     except WeakSecret as exc:

@@ -6,9 +6,13 @@ factory (kiosk.app) fills these in; nothing here builds an app.
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
 import sqlite3
+from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, g, render_template, request
 from flask.json.provider import DefaultJSONProvider
@@ -187,7 +191,8 @@ class SiteHeaders:
     A view may widen the policy by setting its own Content-Security-Policy (the kiosk's
     WebAssembly decoder); it is then left as it is.
 
-    Nothing is cached unless its view says so (static files, the programme's QR code):
+    Nothing is cached unless its view says so (static files, the programme's QR code,
+    the public reads that `public_read` marks for revalidation):
     most answers name guests (a scan's, a walk-in's, search, exports, badges) or carry a
     secret or a CSRF token, and a page a view forgot to mark must not stay in a browser's
     cache or a proxy's. Over HTTPS (`https=True`: `kiosk serve --certfile`), browsers are
@@ -225,6 +230,128 @@ class SiteHeaders:
             return start_response(status, headers, exc_info)
 
         return self.wsgi_app(environ, start)
+
+
+# --- public reads: revalidated, compressed, readable from the origins allowed ------------
+
+# Below this, gzip's own header and the work outweigh what it saves.
+GZIP_FROM = 1024
+
+
+def public_read(response: Response, compress: bool = False) -> Response:
+    """A public read (the programme, a room's state) that caches may keep but must check
+    every time: states change at any second. A strong ETag from the body makes the check
+    a 304 when nothing changed; with `compress`, a body over 1 KB goes gzipped to clients
+    that take it. Pages of the origins `--allow-origin` names may read it (no cookies).
+    """
+    body = response.get_data()
+    tag = hashlib.blake2b(body, digest_size=16).hexdigest()
+    if compress:
+        response.vary.add("Accept-Encoding")
+        if len(body) >= GZIP_FROM and request.accept_encodings["gzip"]:
+            # mtime=0: the same body compresses to the same bytes, under the same ETag
+            response.set_data(gzip.compress(body, compresslevel=6, mtime=0))
+            response.headers["Content-Encoding"] = "gzip"
+            tag += "-gzip"  # another representation: another strong ETag
+    response.set_etag(tag)
+    response.headers["Cache-Control"] = "no-cache"
+    allowed = current_app.config.get("ALLOW_ORIGINS", ())
+    if allowed:
+        response.vary.add("Origin")
+        origin = request.headers.get("Origin")
+        if origin in allowed:
+            # never with credentials: these answers are the same for everyone
+            response.headers["Access-Control-Allow-Origin"] = origin
+    # If-None-Match compares weakly (RFC 9110): a proxy may have weakened our tag.
+    if request.if_none_match.contains_weak(tag):
+        response.status_code = 304
+        response.set_data(b"")
+    return response
+
+
+def origins(values: str | Iterable[str]) -> tuple[str, ...]:
+    """Origins as browsers send them (`https://a.example`, `http://b.example:8080`), from
+    a comma-separated text or a list; ValueError names the first that is not one."""
+    if isinstance(values, str):
+        values = values.split(",")
+    out = []
+    for value in values:
+        text = value.strip().rstrip("/")
+        if not text:
+            continue
+        try:
+            parts = urlsplit(text)
+            port = parts.port
+        except ValueError:
+            parts, port = None, None
+        if (
+            parts is None
+            or parts.scheme.lower() not in ("http", "https")
+            or not parts.hostname
+            or parts.path
+            or parts.query
+            or parts.fragment
+            or parts.username is not None
+            or parts.password is not None
+        ):
+            raise ValueError(f"{value.strip()!r} is not an origin like https://signage.example")
+        host = parts.hostname.lower()
+        host = f"[{host}]" if ":" in host else host
+        origin = f"{parts.scheme.lower()}://{host}" + (f":{port}" if port is not None else "")
+        if origin not in out:
+            out.append(origin)
+    return tuple(out)
+
+
+def own_origins(environ) -> list[str]:
+    """The origins a request to this server comes from when it comes from its own pages
+    (as engine.io judges a same-origin request: the Host, or a proxy's forwarded host)."""
+    found = []
+    host = environ.get("HTTP_HOST")
+    if host:
+        scheme = environ.get("wsgi.url_scheme", "http")
+        found.append(f"{scheme}://{host}")
+        if "HTTP_X_FORWARDED_PROTO" in environ or "HTTP_X_FORWARDED_HOST" in environ:
+            scheme = environ.get("HTTP_X_FORWARDED_PROTO", scheme).split(",")[0].strip()
+            host = environ.get("HTTP_X_FORWARDED_HOST", host).split(",")[0].strip()
+            found.append(f"{scheme}://{host}")
+    return found
+
+
+class SocketOrigins:
+    """Socket.IO's `cors_allowed_origins`: the server's own pages, as by default, and the
+    origins allowed (overlays and signage hosted elsewhere)."""
+
+    def __init__(self, allowed: tuple[str, ...]):
+        self.allowed = allowed
+
+    def __call__(self, origin: str | None, environ=None) -> bool:
+        return origin in self.allowed or (environ is not None and origin in own_origins(environ))
+
+
+class ForeignSockets:
+    """WSGI middleware: a socket opened by another origin's page brings no cookie in.
+
+    Allowed origins may follow the rooms' public states; the browser would still send
+    the organiser's session cookie with their socket (a site on the same domain is
+    « same-site » to SameSite=Lax), and the socket would get the organiser's rights.
+    Without the cookie it is an audience's socket: `join`, nothing more.
+    """
+
+    def __init__(self, wsgi_app, path: str = "/socket.io/"):
+        self.wsgi_app = wsgi_app
+        self.path = path
+
+    def __call__(self, environ, start_response):
+        origin = environ.get("HTTP_ORIGIN")
+        if (
+            origin
+            and "HTTP_COOKIE" in environ
+            and environ.get("PATH_INFO", "").startswith(self.path)
+            and origin not in own_origins(environ)
+        ):
+            del environ["HTTP_COOKIE"]
+        return self.wsgi_app(environ, start_response)
 
 
 class CachedSessionInterface(SecureCookieSessionInterface):

@@ -39,6 +39,7 @@ LAYERS: list[set[str]] = [
         "order",
         "schedule",
         "timetables",
+        "ical",
         "clock",
     },  # the domain
     {"db", "errors"},

@@ -10,7 +10,7 @@ from ..errors import N_, Refusal
 from ..live import COMMANDS, heard
 from ..order import find_turn
 from ..push import run_command
-from ..web import get_db, runtime
+from ..web import get_db, public_read, runtime
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -41,14 +41,14 @@ def schedule():
     for block, as_run in zip(data["blocks"], programme.blocks, strict=True):
         kept = {t.id for t in heard(as_run)}
         block["turns"] = [t for t in block["turns"] if t["id"] in kept]
-    return jsonify(data)
+    return public_read(jsonify(data), compress=True)
 
 
 @bp.get("/rooms/<room>/state")
 def state(room: str):
     """What the room's screens show now."""
     _known_room(room)
-    return jsonify(runtime().room_view(get_db(), room))
+    return public_read(jsonify(runtime().room_view(get_db(), room)))
 
 
 @bp.post("/rooms/<room>/<action>")

@@ -8,9 +8,10 @@ import qrcode
 import qrcode.image.svg
 from flask import Blueprint, Response, abort, current_app, render_template, url_for
 
-from ..i18n import select_locale
+from .. import ical
+from ..i18n import gettext, select_locale
 from ..live import LiveStore, heard, room_blocks
-from ..web import get_db, runtime
+from ..web import get_db, public_read, runtime
 
 bp = Blueprint("public", __name__)
 
@@ -65,6 +66,23 @@ def programme():
         if programme.block(b.id) != b
     }
     return render_template("programme.html", schedule=programme, boot=boot)
+
+
+@bp.get("/programme.ics")
+def programme_calendar():
+    """The programme as it now stands, for phones' calendars: the declared delays applied
+    to the blocks still to come, cancelled speakers left out."""
+    rt = runtime()
+    db = get_db()
+    projected = {}
+    for room in rt.schedule.rooms:
+        projected.update(rt.room_view(db, room.id)["projected"])
+    text = ical.build(
+        rt.programme(db), projected, ical.last_change(db), gettext, page=programme_url()
+    )
+    response = Response(text, content_type="text/calendar; charset=utf-8")
+    response.vary.add("Cookie")  # the language (?lang=en, remembered in a cookie)
+    return public_read(response, compress=True)
 
 
 @bp.get("/qr/programme.svg")
