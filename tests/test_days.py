@@ -146,6 +146,8 @@ def test_the_tablet_heads_each_day_and_opens_on_today(pages, tmp_path):
         days = tablet.locator(".o-day")
         expect(days).to_have_count(2)
         expect(days.nth(1)).to_have_text("vendredi 3 mai")  # the stylesheet capitalises it
+        # before day 2 starts, the tablet says what the room's screen shows: welcome
+        expect(tablet.locator("#now-session")).to_have_text("Bienvenue")
         coming = tablet.locator('.o-block[data-block="d2-pleniere"]')
         expect(coming).to_be_in_viewport()
         tablet.screenshot(path=ARTIFACTS / "tablet-two-days.png")

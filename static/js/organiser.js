@@ -82,7 +82,8 @@
       : `⚠ ${fill(t.drift_early, { duration: duration(-s.drift_minutes) })}`;
     $("now-session").textContent = s.session
       ? `${s.session.label}${s.session.title ? " · " + s.session.title : ""}`
-      : (s.phase === "after" ? t.day_over : t.break);
+      // what the room's screen shows: welcome before the day, thanks after, else a pause
+      : ({ before: t.welcome, after: t.day_over }[s.phase] || t.break);
     const speaker = $("now-speaker");
     speaker.dataset.empty = s.speaker ? "no" : "yes";
     speaker.hidden = Boolean(s.pause);  // the pause says it all
