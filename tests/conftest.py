@@ -106,20 +106,25 @@ def ticker():
     return Ticker()
 
 
+def make_app(db_path, schedule, clock, ticker=None, **config):
+    """An app for the test client: the tests' secrets, threads, and `config` on top."""
+    settings = {
+        "TESTING": True,
+        "DATABASE": str(db_path),
+        "SCHEDULE": schedule,
+        "CLOCK": clock,
+        "ASYNC_MODE": "threading",
+        "ORGANISER_TOKEN": TOKEN,
+        "KIOSK_TOKEN": KIOSK_TOKEN,
+    }
+    if ticker is not None:
+        settings["MONOTONIC"] = ticker
+    return create_app({**settings, **config})
+
+
 @pytest.fixture
 def app(tmp_path, clock, schedule, ticker):
-    return create_app(
-        {
-            "TESTING": True,
-            "DATABASE": str(tmp_path / "kiosk.db"),
-            "SCHEDULE": schedule,
-            "CLOCK": clock,
-            "ASYNC_MODE": "threading",
-            "ORGANISER_TOKEN": TOKEN,
-            "KIOSK_TOKEN": KIOSK_TOKEN,
-            "MONOTONIC": ticker,
-        }
-    )
+    return make_app(tmp_path / "kiosk.db", schedule, clock, ticker)
 
 
 @pytest.fixture

@@ -15,11 +15,10 @@ import requests
 import socketio
 
 from kiosk import ical
-from kiosk.app import create_app
 from kiosk.schedule import Person, Turn, load
 from kiosk.web import origins
 
-from .conftest import KIOSK_TOKEN, TOKEN, Server, at, free_port, run_kiosk
+from .conftest import KIOSK_TOKEN, TOKEN, Server, at, free_port, make_app, run_kiosk
 
 ROOM = "lamartine"
 SIGNAGE = "https://signage.example"
@@ -212,17 +211,7 @@ def test_a_small_body_is_not_compressed(tmp_path, clock):
         "rooms: [{id: a, name: A}]\n"
         "blocks: [{id: b, room: a, start: '09:00', end: '10:00', label: B}]\n"
     )
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE": str(tmp_path / "tiny.db"),
-            "SCHEDULE": load(tiny),
-            "CLOCK": clock,
-            "ASYNC_MODE": "threading",
-            "ORGANISER_TOKEN": TOKEN,
-            "KIOSK_TOKEN": KIOSK_TOKEN,
-        }
-    )
+    app = make_app(tmp_path / "tiny.db", load(tiny), clock)
     response = app.test_client().get("/api/schedule", headers={"Accept-Encoding": "gzip"})
     assert len(response.get_data()) < 1024
     assert "Content-Encoding" not in response.headers
@@ -234,18 +223,12 @@ def test_a_small_body_is_not_compressed(tmp_path, clock):
 @pytest.fixture
 def shared(tmp_path, clock, schedule, ticker):
     """The app with two origins allowed, as `kiosk serve --allow-origin` sets it."""
-    return create_app(
-        {
-            "TESTING": True,
-            "DATABASE": str(tmp_path / "shared.db"),
-            "SCHEDULE": schedule,
-            "CLOCK": clock,
-            "ASYNC_MODE": "threading",
-            "ORGANISER_TOKEN": TOKEN,
-            "KIOSK_TOKEN": KIOSK_TOKEN,
-            "MONOTONIC": ticker,
-            "ALLOW_ORIGINS": f"{SIGNAGE}, https://obs.example:8443/",
-        }
+    return make_app(
+        tmp_path / "shared.db",
+        schedule,
+        clock,
+        ticker,
+        ALLOW_ORIGINS=f"{SIGNAGE}, https://obs.example:8443/",
     )
 
 
