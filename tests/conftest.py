@@ -270,3 +270,33 @@ def pages(playwright, chromium):
     problems = opened.problems()
     opened.close()
     assert problems == [], "page errors (uncaught exceptions or console.error)"
+
+
+def _bigday():
+    """bench/bigday.py, the generator of a congress day, imported from its file."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "bench" / "bigday.py"
+    spec = importlib.util.spec_from_file_location("bigday", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def bigday_file(tmp_path_factory) -> Path:
+    """The generated congress day: 8 rooms, 239 talks, 384 turns (bench/bigday.py)."""
+    return _bigday().write(tmp_path_factory.mktemp("bigday") / "bigday.yaml")
+
+
+@pytest.fixture(scope="session")
+def bigday16_file(tmp_path_factory) -> Path:
+    """A bigger congress: 16 rooms (the régie's monitor)."""
+    path = tmp_path_factory.mktemp("bigday16") / "bigday16.yaml"
+    return _bigday().write(path, rooms=16, talks=478, turns=768)
+
+
+@pytest.fixture(scope="session")
+def bigday(bigday_file):
+    """The generated congress day as the app reads it."""
+    return load(bigday_file)
