@@ -41,6 +41,7 @@ LAYERS: list[set[str]] = [
         "timetables",
         "ical",
         "clock",
+        "programme",
     },  # the domain
     {"db", "errors"},
 ]

@@ -6,9 +6,10 @@ import io
 
 import qrcode
 import qrcode.image.svg
-from flask import Blueprint, Response, abort, current_app, render_template, url_for
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 
 from .. import ical
+from .. import programme as programmes
 from ..i18n import gettext, select_locale
 from ..live import LiveStore, heard, room_blocks
 from ..web import get_db, public_read, runtime
@@ -50,22 +51,82 @@ def screen(room: str):
 
 @bp.get("/programme")
 def programme():
-    """The whole day on a phone, the current item highlighted live."""
+    """The day on a phone: what is on now in every room, then the day's list by time, a
+    screenful from now (« Plus tôt », « Plus tard »), filtered by ?room= and searched
+    by ?q=; the page follows the rooms live with its script, and reads without it."""
     rt = runtime()
-    boot = rt.all_rooms_boot(get_db())
-    programme = rt.programme(get_db())
-    # Blocks the day has edited are served as they stand; should an undo take them back
-    # to print, the page needs print (the others it has).
-    boot["printed"] = {
-        b.id: {
-            "start": b.start.isoformat(),
-            "end": b.end.isoformat(),
-            "turns": [t.to_json() for t in heard(b)],
-        }
-        for b in rt.schedule.blocks
-        if programme.block(b.id) != b
+    db = get_db()
+    schedule = rt.programme(db)
+    tz = schedule.event.tz
+    now = rt.clock.now()
+    states = [rt.room_view(db, r.id) for r in schedule.rooms]
+    days = schedule.days()
+    asked = request.args.get("day", "")
+    day = next((d for d in days if d.isoformat() == asked), None) or programmes.day_of(
+        schedule, now
+    )
+    room = request.args.get("room") or None
+    if room is not None and schedule.room(room) is None:
+        room = None
+    query = request.args.get("q", "")[:100]
+    listing = (
+        programmes.listing(
+            schedule,
+            day,
+            now,
+            room=room,
+            query=query,
+            start=programmes.clock_time(day, request.args.get("from"), tz),
+        )
+        if day
+        else programmes.Listing([], whole=True)
+    )
+    # What the script needs beyond the page: the rooms, and the print of blocks the day
+    # has edited, should an undo take them back to it. The rooms' states come with the
+    # socket's join: not 37 KB of them twice.
+    boot = {
+        "rooms": [r.id for r in schedule.rooms],
+        "room_names": {r.id: r.name for r in schedule.rooms},
+        "day": day.isoformat() if day else None,
+        "timezone": schedule.event.timezone,
+        "locale": str(select_locale()),
+        "whole": listing.whole,
+        "printed": {
+            b.id: {
+                "start": b.start.isoformat(),
+                "end": b.end.isoformat(),
+                "turns": [t.to_json() for t in heard(b)],
+            }
+            for b in rt.schedule.blocks
+            if schedule.block(b.id) != b
+        },
     }
-    return render_template("programme.html", schedule=programme, boot=boot)
+    live = {s["room"]: s for s in states}
+    here = {"day": day.isoformat() if asked and day and len(days) > 1 else None, "room": room}
+
+    def paged(moment):
+        return (
+            url_for("public.programme", **here, **{"from": f"{moment:%H:%M}"}) if moment else None
+        )
+
+    page = render_template(
+        "programme.html",
+        schedule=schedule,
+        boot=boot,
+        day=day,
+        days=days,
+        now=programmes.now_lines(states, tz),
+        live=live,
+        listing=listing,
+        room=room,
+        query=query,
+        moved_times=programmes.projected_times(states, tz),
+        earlier_url=paged(listing.earlier),
+        later_url=paged(listing.later),
+    )
+    response = Response(page, content_type="text/html; charset=utf-8")
+    response.vary.add("Cookie")  # the language (?lang=en, remembered in a cookie)
+    return public_read(response, compress=True)
 
 
 @bp.get("/programme.ics")

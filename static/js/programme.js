@@ -1,42 +1,180 @@
-/* The phone programme: the page is rendered by the server; this marks what is on now,
-   shows the announced delay on every later block's times, and follows changes live. */
+/* The phone programme. The server renders « Maintenant » from the rooms' states and a
+   screenful of the day's list; this keeps both live over the socket, answers the room
+   filter and the search at once (the day's blocks fetched once from /api/schedule, only
+   when the user scrolls, filters or searches), and loads more of the list as the user
+   scrolls. Without it, the page and its form work as they are. */
 "use strict";
 
 (() => {
   const { $, boot, t, hm, fill, el, connect, delayText } = Kiosk;
-  const status = $("status");
-  const offline = $("offline");
-  const states = Object.assign({}, boot.states);
-  let scrolled = false;
+  const p = JSON.parse($("programme-i18n").textContent);
+  const lang = boot.locale || document.documentElement.lang || "fr";
+  const states = {};
+  const list = $("list");
+  const finder = $("finder");
+  const query = $("q");
+  const roomSelect = $("room");
+  const found = $("found");
+  const later = $("later");
+  const earlier = $("earlier");
+  const CHUNK = 24;  // blocks added at a time, as the server's first screenful
 
-  function applyRoom(s) {
-    const blocks = document.querySelectorAll(`.block[data-room="${CSS.escape(s.room)}"]`);
-    for (const block of blocks) {
-      const isNow = Boolean(s.session) && block.dataset.block === s.session.id;
-      block.classList.toggle("now", isNow);
-      block.querySelector(".now-badge").hidden = !isNow;
-      follow(block, s);
-      for (const turn of block.querySelectorAll("li[data-turn]")) {
-        const speaking = isNow && Boolean(s.speaker) && s.speaker.turn_id === turn.dataset.turn;
-        turn.classList.toggle("speaking", speaking);
-        turn.querySelector(".speaking-badge").hidden = !speaking;
-        if (speaking) turn.setAttribute("aria-current", "true");
-        else turn.removeAttribute("aria-current");
+  /* Text as a search compares it; kiosk/programme.py's fold(), on the same examples. */
+  function fold(text) {
+    if (!text) return "";
+    return text.replace(/[’‘ʼ′]/g, "'").normalize("NFKD").replace(/\p{M}/gu, "")
+      .toLowerCase().replace(/œ/g, "oe").replace(/æ/g, "ae").replace(/ß/g, "ss");
+  }
+
+  Kiosk.fold = fold;  // tests/test_browser_programme.py compares it with the server's
+
+  function plural(key, n) {
+    const form = new Intl.PluralRules(lang).select(n) === "one" ? "one" : "other";
+    return fill(p[`${key}_${form}`], { n });
+  }
+
+  const what = (b) => (b.title ? `${b.label} « ${b.title} »` : b.label);
+
+  /* --- « Maintenant »: one line per room, and the small bar of announcements --------- */
+
+  function nowLine(s) {
+    const line = el("li", "status-line");
+    line.dataset.room = s.room;
+    line.dataset.version = s.version;  // which change the line shows
+    const head = el("p", "nr-head");
+    if (boot.rooms.length > 1) head.append(el("strong", "nr-room", s.room_name));
+    const delay = delayText(s.delay_minutes);
+    if (delay) head.append(" ", el("span", "delay", delay));
+    line.append(head);
+    let now = null;
+    if (s.pause) now = t.break;
+    else if (s.session) {
+      const current = el("p", "nr-now");
+      current.append(el("span", "badge", `● ${t.in_progress}`), ` ${what(s.session)}`);
+      line.append(current);
+    } else if (s.phase === "after") now = t.day_over;
+    else if (s.phase === "break") now = t.break;
+    if (now) line.append(el("p", "nr-now", now));
+    if (s.speaker) {
+      const who = el("p", "nr-speaker", "▶ ");
+      who.append(el("span", "who", s.speaker.display_name || s.speaker.role));
+      if (s.speaker.display_name && s.speaker.function) {
+        who.append(" ", el("span", "function", s.speaker.function));
       }
-      // Later blocks move with the announced delay, start and end (the server projects
-      // them); the printed time stays visible in the title.
-      const moved = s.projected[block.dataset.block];
-      for (const [time, key] of [[block.querySelector("time[data-start]"), "start"],
-                                 [block.querySelector("time[data-end]"), "end"]]) {
-        time.textContent = moved ? hm(Date.parse(moved[key])) : time.dataset.planned;
-        time.classList.toggle("moved", Boolean(moved));
-        time.title = moved ? fill(t.instead_of, { time: time.dataset.planned }) : "";
-      }
-      if (isNow && !scrolled) {
-        scrolled = true;
-        const bar = document.querySelector(".live-bar").offsetHeight;
-        window.scrollTo(0, block.getBoundingClientRect().top + window.scrollY - bar - 8);
-      }
+      line.append(who);
+    }
+    if (s.next) {
+      const time = hm(Date.parse(s.next.start));
+      const label = fill(s.phase === "before" ? t.starts_at : t.next_at, { time });
+      line.append(el("p", "nr-next", fill(t.pair, { label, value: what(s.next) })));
+    }
+    if (s.message) line.append(el("p", "nr-message", s.message));
+    return line;
+  }
+
+  function renderBar() {
+    const told = boot.rooms.map((r) => states[r]).filter((s) => s && (s.delay_minutes || s.message));
+    const lines = $("bar-lines");
+    lines.replaceChildren();
+    for (const s of told.slice(0, 3)) {
+      const line = el("p", "bar-line");
+      line.dataset.room = s.room;
+      line.append(el("strong", null, s.room_name));
+      const delay = delayText(s.delay_minutes);
+      if (delay) line.append(" · ", el("span", "delay", delay));
+      if (s.message) line.append(" · ", el("span", "message", s.message));
+      lines.append(line);
+    }
+    if (told.length > 3) {
+      const more = el("p", "bar-line bar-more");
+      const link = el("a", null, plural("more_rooms", told.length - 3));
+      link.href = "#maintenant";
+      more.append(link);
+      lines.append(more);
+    }
+    $("live-bar").hidden = !told.length && $("offline").hidden;
+  }
+
+  /* --- the blocks of the list --------------------------------------------------------- */
+
+  function person(parent, who) {
+    if (!who || !who.display_name) return;
+    parent.append(el("span", "who", who.display_name));
+    if (who.function) parent.append(el("span", "function", who.function));
+  }
+
+  /* A block as templates/programme.html renders it, from /api/schedule's shape. */
+  function card(b) {
+    const block = el("section", `block kind-${b.kind}`);
+    block.id = `block-${b.id}`;
+    block.dataset.block = b.id;
+    block.dataset.room = b.room;
+    block.dataset.day = boot.day;
+    const times = el("p", "times");
+    for (const key of ["start", "end"]) {
+      const time = el("time", null, hm(Date.parse(b[key])));
+      time.dataset[key] = b[key];
+      time.dataset.planned = time.textContent;
+      if (key === "end") times.append("–");
+      times.append(time);
+    }
+    if (boot.rooms.length > 1) times.append(" ", el("span", "room", boot.room_names[b.room]));
+    block.append(times);
+    const title = el("h3");
+    title.append(el("span", "label", b.label));
+    if (b.title) title.append(" ", el("span", "title", `« ${b.title} »`));
+    block.append(title);
+    if (b.description) block.append(el("p", "description", b.description));
+    for (const m of b.moderators) {
+      const line = el("p", "moderator");
+      line.append(el("span", "role", fill(t.label_colon, { label: m.role || t.moderator })), " ");
+      person(line, m);
+      block.append(line);
+    }
+    const heard = b.turns.filter((turn) => !turn.cancelled);
+    if (heard.length) block.append(turns(heard));
+    return block;
+  }
+
+  function turns(heard) {
+    const ol = el("ol", "turns");
+    for (const turn of heard) {
+      const item = el("li");
+      item.dataset.turn = turn.id;
+      if (turn.role) item.append(el("span", "role", turn.role));
+      person(item, turn);
+      ol.append(item);
+    }
+    return ol;
+  }
+
+  /* The block on now, the speaker at the lectern, the times the delay moves. */
+  function applyBlock(block, s) {
+    const isNow = Boolean(s.session) && block.dataset.block === s.session.id;
+    block.classList.toggle("now", isNow);
+    let badge = block.querySelector(".now-badge");
+    if (isNow && !badge) {
+      badge = el("span", "badge now-badge", `● ${t.in_progress}`);
+      block.querySelector(".times").append(" ", badge);
+    } else if (!isNow && badge) badge.remove();
+    follow(block, s);
+    for (const turn of block.querySelectorAll("li[data-turn]")) {
+      const speaking = isNow && Boolean(s.speaker) && s.speaker.turn_id === turn.dataset.turn;
+      turn.classList.toggle("speaking", speaking);
+      const mark = turn.querySelector(".speaking-badge");
+      if (speaking && !mark) turn.prepend(el("span", "badge speaking-badge", `▶ ${t.at_lectern}`));
+      else if (!speaking && mark) mark.remove();
+      if (speaking) turn.setAttribute("aria-current", "true");
+      else turn.removeAttribute("aria-current");
+    }
+    // Later blocks move with the announced delay, start and end (the server projects
+    // them); the printed time stays visible in the title.
+    const moved = s.projected[block.dataset.block];
+    for (const [time, key] of [[block.querySelector("time[data-start]"), "start"],
+                               [block.querySelector("time[data-end]"), "end"]]) {
+      time.textContent = moved ? hm(Date.parse(moved[key])) : time.dataset.planned;
+      time.classList.toggle("moved", Boolean(moved));
+      time.title = moved ? fill(t.instead_of, { time: time.dataset.planned }) : "";
     }
   }
 
@@ -54,21 +192,7 @@
     if (drawn === wanted) return;
     block.dataset.drawn = wanted;
     let fresh = served.get(id) ? served.get(id).cloneNode(true) : null;
-    if (edited) {
-      fresh = el("ol", "turns");
-      for (const turn of edited.turns) {
-        const item = el("li");
-        item.dataset.turn = turn.id;
-        const badge = el("span", "badge speaking-badge", `▶ ${t.at_lectern}`);
-        badge.hidden = true;
-        item.append(badge);
-        if (turn.role) item.append(el("span", "role", turn.role));
-        if (turn.display_name) item.append(el("span", "who", turn.display_name));
-        if (turn.display_name && turn.function) item.append(el("span", "function", turn.function));
-        fresh.append(item);
-      }
-      if (!edited.turns.length) fresh = null;
-    }
+    if (edited) fresh = edited.turns.length ? turns(edited.turns) : null;
     if (list && fresh) list.replaceWith(fresh);
     else if (list) list.remove();
     else if (fresh) block.append(fresh);
@@ -79,75 +203,143 @@
     }
   }
 
-  function renderStatus() {
-    status.replaceChildren();
-    for (const room of boot.rooms) {
-      const s = states[room];
-      if (!s) continue;
-      const line = el("span", "status-line");
-      line.dataset.room = room;
-      line.dataset.version = s.version;  // which change the line shows
-      if (s.session) {
-        line.append(el("strong", null, fill(t.pair, { label: t.in_progress,
-                                                      value: s.session.label })));
-        if (s.speaker) {
-          line.append(document.createTextNode(" · "));
-          line.append(el("span", null, s.speaker.display_name || s.speaker.role));
-        }
-      } else if (s.next) {
-        line.append(el("span", null,
-          fill(t.pair, { label: fill(t.next_at, { time: hm(Date.parse(s.next.start)) }),
-                         value: s.next.label })));
-      } else if (s.phase === "after") {
-        line.append(el("span", null, t.day_over));
-      }
-      const delay = delayText(s.delay_minutes);
-      if (delay) line.append(el("span", "delay", ` · ${delay}`));
-      if (s.message) line.append(el("span", "message", s.message));
-      status.append(line);
+  function applyRoom(s, root = document) {
+    for (const block of root.querySelectorAll(`.block[data-room="${CSS.escape(s.room)}"]`)) {
+      applyBlock(block, s);
     }
   }
 
   function show(s) {
     states[s.room] = s;
-    renderStatus();  // first: the bar's height decides where the current block scrolls to
+    const old = document.querySelector(`#now-rooms [data-room="${CSS.escape(s.room)}"]`);
+    if (old) old.replaceWith(nowLine(s));
+    renderBar();
     applyRoom(s);
   }
 
-  /* An event over several days: one tab per day, the page opening on today's (or the
-     next day that has blocks). Without the script every day is listed, each under its
-     heading. */
-  const tabs = [...document.querySelectorAll(".day-tab")];
-  function showDay(day) {
-    for (const node of document.querySelectorAll(".prog [data-day]")) {
-      node.hidden = node.dataset.day !== day;
+  /* --- the day's blocks, fetched once when first needed ------------------------------- */
+
+  let day = null;
+  function theDay() {
+    if (!day) {
+      const rank = Object.fromEntries(boot.rooms.map((r, n) => [r, n]));
+      day = fetch("/api/schedule", { credentials: "same-origin" })
+        .then((r) => r.json())
+        .then((data) => data.blocks
+          .filter((b) => b.date === boot.day)
+          .map((b) => Object.assign(b, {
+            at: Date.parse(b.start),
+            words: fold([b.label, b.title,
+              ...b.moderators.flatMap((m) => [m.display_name, m.function]),
+              ...b.turns.flatMap((turn) => [turn.role, turn.display_name, turn.function])]
+              .filter(Boolean).join(" ")),
+          }))
+          .sort((a, b) => a.at - b.at || rank[a.room] - rank[b.room]
+                          || Date.parse(a.end) - Date.parse(b.end)));
     }
-    for (const tab of tabs) {
-      if (tab.dataset.day === day) tab.setAttribute("aria-current", "page");
-      else tab.removeAttribute("aria-current");
-    }
-  }
-  if (tabs.length) {
-    Kiosk.clock.set(states[boot.rooms[0]]);  // the event's clock (a simulated one too)
-    const days = tabs.map((tab) => tab.dataset.day);
-    const today = new Intl.DateTimeFormat("en-CA", {
-      timeZone: boot.timezone, year: "numeric", month: "2-digit", day: "2-digit",
-    }).format(Kiosk.clock.now());
-    const asked = location.hash.startsWith("#day-") ? location.hash.slice(5) : null;
-    showDay(days.includes(asked) ? asked : days.find((d) => d >= today) || days[days.length - 1]);
-    for (const tab of tabs) {
-      tab.addEventListener("click", (event) => {
-        event.preventDefault();
-        showDay(tab.dataset.day);
-        history.replaceState(null, "", tab.getAttribute("href"));
-        window.scrollTo(0, 0);
-      });
-    }
+    return day;
   }
 
-  for (const room of boot.rooms) if (states[room]) show(states[room]);
-  connect(boot.rooms, show, (up) => {
-    offline.hidden = up;
+  function append(blocks) {
+    const fragment = document.createDocumentFragment();
+    for (const b of blocks) fragment.append(card(b));
+    for (const s of Object.values(states)) applyRoom(s, fragment);
+    list.append(fragment);
+  }
+
+  /* What is left to show, a chunk at a time as the user scrolls: the rest of the day
+     after the server's screenful, or the rest of the results. */
+  let pending = [];
+  function more() {
+    let n = Math.min(CHUNK, pending.length);
+    // never cut between rooms starting at the same time
+    while (n < pending.length && pending[n].at === pending[n - 1].at) n += 1;
+    append(pending.slice(0, n));
+    pending = pending.slice(n);
+    if (later) later.parentNode.hidden = !pending.length;
+  }
+
+  let started = false;  // the server's screenful replaced by the script's own list
+  async function scrolledDown() {
+    const blocks = await theDay();
+    if (!started) {
+      started = true;
+      const room = roomSelect ? roomSelect.value : "";
+      const last = Math.max(...[...list.querySelectorAll("time[data-start]")]
+        .map((time) => Date.parse(time.dataset.start)));
+      pending = blocks.filter((b) => b.at > last && (!room || b.room === room));
+    }
+    more();
+  }
+
+  /* Below the list: more of it comes as the user scrolls there (or taps « Plus tard »). */
+  const sentinel = el("div", "sentinel");
+  list.after(sentinel);
+  new IntersectionObserver((entries) => {
+    if (!entries.some((e) => e.isIntersecting)) return;
+    if (!started && later && !boot.whole) scrolledDown();
+    else if (started && pending.length) more();
+  }, { rootMargin: "600px" }).observe(sentinel);
+  if (later) {
+    later.addEventListener("click", (event) => {
+      event.preventDefault();
+      scrolledDown();
+    });
+  }
+
+  /* --- filter and search, at once, without reload ------------------------------------ */
+
+  async function search() {
+    const words = fold(query.value).split(/\s+/).filter(Boolean);
+    const room = roomSelect ? roomSelect.value : "";
+    const params = new URLSearchParams(location.search);
+    for (const [key, value] of [["q", query.value.trim()], ["room", room]]) {
+      if (value) params.set(key, value);
+      else params.delete(key);
+    }
+    params.delete("from");
+    const address = params.toString();
+    history.replaceState(null, "", `${location.pathname}${address ? "?" : ""}${address}`);
+    const blocks = await theDay();
+    started = true;
+    if (earlier) earlier.parentNode.hidden = true;
+    list.replaceChildren();
+    if (words.length) {
+      pending = blocks.filter((b) => (!room || b.room === room)
+                                     && words.every((w) => b.words.includes(w)));
+      found.textContent = pending.length ? plural("results", pending.length) : p.no_result;
+    } else {
+      // the list from now, as the page opens, in that room
+      const now = Kiosk.clock.now();
+      const all = blocks.filter((b) => !room || b.room === room);
+      const coming = all.filter((b) => Date.parse(b.end) > now);
+      pending = coming.length ? coming : all;
+      found.textContent = "";
+    }
+    more();
+  }
+
+  let typing = null;
+  query.addEventListener("input", () => {
+    clearTimeout(typing);
+    typing = setTimeout(search, 150);
+  });
+  if (roomSelect) roomSelect.addEventListener("change", search);
+  finder.addEventListener("submit", (event) => {
+    event.preventDefault();
+    clearTimeout(typing);
+    search();
+  });
+
+  connect(boot.rooms, (s) => {
+    show(s);
+    // Interactive: the form answers, and every room's line follows its live state.
+    if (!document.body.dataset.ready && boot.rooms.every((r) => states[r])) {
+      document.body.dataset.ready = "yes";
+    }
+  }, (up) => {
+    $("offline").hidden = up;
+    renderBar();
     document.body.dataset.online = up ? "yes" : "no";
   });
 })();
