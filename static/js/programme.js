@@ -50,7 +50,8 @@
     if (s.pause) now = t.break;
     else if (s.session) {
       const current = el("p", "nr-now");
-      current.append(el("span", "badge", `● ${t.in_progress}`), ` ${what(s.session)}`);
+      current.append(el("strong", null, s.session.label));
+      if (s.session.title) current.append(` « ${s.session.title} »`);
       line.append(current);
     } else if (s.phase === "after") now = t.day_over;
     else if (s.phase === "break") now = t.break;
