@@ -3,6 +3,7 @@ server, Chromium at 390×844, and the same page over plain HTTP without a script
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import signal
 from pathlib import Path
@@ -152,6 +153,14 @@ def test_scrolling_down_loads_the_rest_of_the_day(pages, congress, bigday):
 
 
 def test_the_filter_and_the_search_work_without_script(congress, bigday):
+    # « Maintenant » is in the page as served: every room, what is on in it
+    served = requests.get(congress.url + "/programme").text
+    for room in bigday.rooms:
+        on = next(b for b in bigday.blocks_in(room.id) if b.start <= at("10:05") < b.end)
+        line = served.split(f'<li class="status-line" data-room="{room.id}"', 1)[1]
+        line = line.split("</li>", 1)[0]
+        assert f'<strong class="nr-room">{room.name}</strong>' in line
+        assert f"<strong>{on.label}</strong>" in line
     block, name = _afternoon_speaker(bigday)
     page = requests.get(congress.url + "/programme", params={"q": fold(name)}).text
     assert f'id="block-{block.id}"' in page and name in page
@@ -199,6 +208,11 @@ def test_a_command_on_one_room_updates_its_line_live(pages, congress, bigday):
             )
     # the block on now in the list marks the speaker; the next one moves by the delay
     expect(phone.locator(f'#block-{on.id} li[aria-current="true"]')).to_have_count(1)
+    after = bigday.blocks_in("c")[bigday.blocks_in("c").index(on) + 1]
+    moved = phone.locator(f"#block-{after.id} time[data-start]")
+    later = after.start + dt.timedelta(minutes=10)
+    expect(moved).to_have_text(f"{later.hour} h {later:%M}")
+    expect(moved).to_have_class("moved")
     # five rooms announcing something: the bar stays within 15 % of the screen
     for room in "defg":
         assert congress.post(
