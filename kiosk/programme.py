@@ -120,6 +120,10 @@ def listing(
     if len(shown) > size:
         cut = shown[size].start
         shown = [b for b in shown if b.start < cut]
+    elif len(shown) < size:
+        # The end of the day: its last screenful, not a few blocks under « Plus tôt ».
+        start = blocks[-size].start
+        shown = [b for b in blocks if b.start >= start]
     rest = [b for b in blocks if b.start > shown[-1].start]
     return Listing(
         shown,

@@ -107,6 +107,8 @@ def test_before_the_day_the_list_starts_at_the_first_block_and_has_no_earlier(bi
 def test_after_the_day_the_list_shows_its_last_blocks(bigday):
     shown = programme.listing(bigday, dt.date(2023, 7, 3), moment("22:00"))
     assert shown.later is None
+    assert len(shown.blocks) >= programme.WINDOW_BLOCKS  # a screenful, not the last 8
+    assert shown.earlier == shown.blocks[0].start - dt.timedelta(hours=1)
     assert shown.blocks[-1].start == max(b.start for b in bigday.blocks)
 
 
