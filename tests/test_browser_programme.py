@@ -119,6 +119,12 @@ def test_search_finds_a_speaker_typed_without_accents(pages, congress, bigday):
     expect(phone.locator("#list .block").first).to_have_attribute("data-room", "f")
     rooms = phone.locator("#list .block").evaluate_all("(all) => all.map((b) => b.dataset.room)")
     assert set(rooms) == {"f"}
+    # a room's name in « Maintenant » opens that room's day too
+    phone.locator('#now-rooms .nr-room[data-filter="c"]').click()
+    expect(phone.locator("#room")).to_have_value("c")
+    expect(phone.locator("#list .block").first).to_have_attribute("data-room", "c")
+    expect(phone.locator("#list-title")).to_be_in_viewport()
+    phone.select_option("#room", "f")
     # …and a search within that room finds the speaker there, in another room nothing
     phone.fill("#q", fold(name))
     expect(found).to_be_visible()
@@ -159,7 +165,7 @@ def test_the_filter_and_the_search_work_without_script(congress, bigday):
         on = next(b for b in bigday.blocks_in(room.id) if b.start <= at("10:05") < b.end)
         line = served.split(f'<li class="status-line" data-room="{room.id}"', 1)[1]
         line = line.split("</li>", 1)[0]
-        assert f'<strong class="nr-room">{room.name}</strong>' in line
+        assert f'href="/programme?room={room.id}#list-title"' in line and room.name in line
         assert f"<strong>{on.label}</strong>" in line
     block, name = _afternoon_speaker(bigday)
     page = requests.get(congress.url + "/programme", params={"q": fold(name)}).text
@@ -175,7 +181,7 @@ def test_the_filter_and_the_search_work_without_script(congress, bigday):
     later = requests.get(congress.url + "/programme", params={"room": "c", "from": "16:00"}).text
     afternoon = [b for b in bigday.blocks_in("c") if b.start >= at("16:00")][0]
     assert f'id="block-{afternoon.id}"' in later
-    assert 'href="/programme?room=c&amp;from=15:00"' in later
+    assert 'id="earlier" href="/programme?room=c&amp;from=' in later
 
 
 def test_a_command_on_one_room_updates_its_line_live(pages, congress, bigday):

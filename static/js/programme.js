@@ -42,7 +42,12 @@
     line.dataset.room = s.room;
     line.dataset.version = s.version;  // which change the line shows
     const head = el("p", "nr-head");
-    if (boot.rooms.length > 1) head.append(el("strong", "nr-room", s.room_name));
+    if (boot.rooms.length > 1) {
+      const name = el("a", "nr-room", s.room_name);
+      name.href = `${location.pathname}?room=${encodeURIComponent(s.room)}#list-title`;
+      name.dataset.filter = s.room;
+      head.append(name);
+    }
     const delay = delayText(s.delay_minutes);
     if (delay) head.append(" ", el("span", "delay", delay));
     line.append(head);
@@ -319,6 +324,16 @@
     }
     more();
   }
+
+  /* A room's name in « Maintenant » opens that room's day in the list, at once. */
+  $("now-rooms").addEventListener("click", (event) => {
+    const name = event.target.closest("a.nr-room");
+    if (!name || !roomSelect) return;
+    event.preventDefault();
+    roomSelect.value = name.dataset.filter;
+    query.value = "";
+    search().then(() => $("list-title").scrollIntoView());
+  });
 
   let typing = null;
   query.addEventListener("input", () => {
