@@ -123,7 +123,7 @@ def generate(rooms: int = 8, talks: int = 239, turns: int = 384, date: str = "20
     taken: set[str] = set()
     blocks = []
     talk = 0
-    for r, (room, count) in enumerate(zip(room_ids, split(talks, rooms), strict=True)):
+    for room, count in zip(room_ids, split(talks, rooms), strict=True):
         for start, end, key, label in BREAKS:
             blocks.append(
                 {
@@ -155,7 +155,7 @@ def generate(rooms: int = 8, talks: int = 239, turns: int = 384, date: str = "20
                     "start": hm(start),
                     "end": hm(end),
                     "label": f"Table ronde {talk}" if more else f"Conférence {talk}",
-                    "title": f"{rng.choice(TOPICS)} ({ROOM_NAMES[r].split()[-1]}, {talk})",
+                    "title": rng.choice(TOPICS),
                 }
                 if more:
                     block["moderators"] = [{**person(rng, taken), "role": "Animation"}]
