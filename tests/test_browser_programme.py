@@ -40,6 +40,7 @@ def _ready(page):
     from playwright.sync_api import expect
 
     expect(page.locator("body")).to_have_attribute("data-ready", "yes")
+    expect(page.locator("body")).to_have_attribute("data-live", "yes")
 
 
 def _afternoon_speaker(bigday):

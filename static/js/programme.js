@@ -347,11 +347,14 @@
     search();
   });
 
+  // Interactive: the form answers and the list scrolls; « Maintenant » is as the server
+  // rendered it a moment ago. Live once every room's state has come over the socket
+  // (its handshake and join take about as long again on a slow phone).
+  document.body.dataset.ready = "yes";
   connect(boot.rooms, (s) => {
     show(s);
-    // Interactive: the form answers, and every room's line follows its live state.
-    if (!document.body.dataset.ready && boot.rooms.every((r) => states[r])) {
-      document.body.dataset.ready = "yes";
+    if (!document.body.dataset.live && boot.rooms.every((r) => states[r])) {
+      document.body.dataset.live = "yes";
     }
   }, (up) => {
     $("offline").hidden = up;
