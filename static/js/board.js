@@ -89,6 +89,9 @@
     const stage = part(tile, "tile-stage");
     stage.hidden = !s.stage_message;
     stage.textContent = s.stage_message ? fill(t.pair, { label: `✎ ${words.lectern}`, value: s.stage_message }) : "";
+    part(tile, "tile-next").textContent = s.next
+      ? fill(t.pair, { label: fill(t.next_at, { time: hm(Date.parse(s.next.start)) }), value: s.next.label })
+      : "";
     paintMini(tile, s);
     tickTile(tile, s);
   }
