@@ -204,3 +204,34 @@ def test_eight_rooms_fit_a_portrait_tablet(congress, pages):
     board = open_board(pages, congress, 800, 1280)
     assert_tiles_fit(board, 8)
     board.screenshot(path=ARTIFACTS / "board-portrait.png")
+
+
+def test_a_turn_running_over_turns_its_tile_red(tmp_path, bigday_file, pages):
+    from playwright.sync_api import expect
+
+    # The clock at 30× real time: a one-minute turn runs over in two seconds. The room is
+    # held in manual mode, so the clock moving on does not change its block.
+    srv = Server(
+        tmp_path / "kiosk.db",
+        free_port(),
+        clock=CLOCK,
+        speed=30,
+        extra=["--schedule", str(bigday_file)],
+    ).start()
+    try:
+        held = srv.post("/api/rooms/b/next").json()
+        turn = held["speaker"]["turn_id"]
+        answer = srv.post("/api/rooms/b/update", {"turn": turn, "minutes": 1})
+        assert answer.ok, answer.text
+        assert answer.json()["timer"]["planned_minutes"] == 1
+        board = open_board(pages, srv, 1280, 800)
+        tile = board.locator("#tile-b")
+        expect(tile).to_have_attribute("data-over", "yes")
+        expect(tile.locator(".chip-over")).to_be_visible()
+        expect(tile.locator(".chip-over")).to_have_text("⏱ Dépassement")
+        expect(tile.locator(".tile-timer")).to_have_attribute("data-kind", "over")
+        expect(tile.locator(".tile-timer")).to_contain_text("+")
+        expect(board.locator("#tile-a")).to_have_attribute("data-over", "no")
+        board.close()  # before the server stops (its socket would log the failure)
+    finally:
+        srv.kill(signal.SIGTERM)
