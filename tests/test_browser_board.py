@@ -235,3 +235,34 @@ def test_a_turn_running_over_turns_its_tile_red(tmp_path, bigday_file, pages):
         board.close()  # before the server stops (its socket would log the failure)
     finally:
         srv.kill(signal.SIGTERM)
+
+
+# (clock, what the screen says when no block is on: welcome, a break, the day is over)
+BETWEEN = [("07:00", "Bienvenue"), ("12:50", "Pause"), ("18:00", "La journée est terminée")]
+
+
+@pytest.mark.parametrize(("clock", "between"), BETWEEN, ids=[b[0] for b in BETWEEN])
+def test_board_of_the_colloque_between_blocks_and_held(tmp_path, pages, clock, between):
+    """The one-room colloque before the day, at lunch and after it: the tile says what the
+    screen says, then follows the room held in manual mode and given back to the clock."""
+    from playwright.sync_api import expect
+
+    srv = Server(tmp_path / "kiosk.db", free_port(), f"2023-07-03T{clock}").start()
+    try:
+        board = open_board(pages, srv, 1280, 800)
+        tile = board.locator("#tile-lamartine")
+        expect(board.locator(".tile")).to_have_count(1)
+        session = srv.state()["session"]
+        expect(tile.locator(".tile-block")).to_have_text(
+            " · ".join(x for x in (session["label"], session["title"]) if x) if session else between
+        )
+        assert srv.post("/api/rooms/lamartine/goto", {"session": "session-1", "turn": 1}).ok
+        expect(tile).to_have_attribute("data-mode", "manual")
+        expect(tile.locator(".tile-speaker")).to_have_text(who_is_on(srv.state()))
+        assert srv.post("/api/rooms/lamartine/auto").ok
+        expect(tile).to_have_attribute("data-version", "2")
+        expect(tile).to_have_attribute("data-mode", "auto")
+        assert_tiles_fit(board, 1)
+        board.close()  # before the server stops
+    finally:
+        srv.kill(signal.SIGTERM)

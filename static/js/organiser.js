@@ -628,7 +628,9 @@
 
   /* The preview is the real screen page at 1920×1080, scaled down to its box: the chosen
      room's only. A screen page is a whole page with its own socket; one per room, eight
-     at a congress, loaded at once and kept running for nothing but the one in sight. */
+     at a congress, loaded at once and kept running for nothing but the one in sight
+     (measured: the tablet of 8 rooms settled in 1.9-3.8 s with 2.4-2.9 s of CPU with all
+     eight, 1.1-1.4 s and 1.1-1.2 s with the chosen one). */
   let previewed = null;
   function showPreview() {
     if (previewed !== room) {
