@@ -34,7 +34,7 @@
   const nameOf = (turn) => [turn.role, turn.display_name].filter(Boolean).join(" · ");
 
   /* What the room's screen is about now, in one line: the block, else what the screen
-     says between blocks (welcome before the day, thanks after, else a break). */
+     says between blocks (welcome before the day, the day is over after it, else a break). */
   function blockLine(s) {
     if (s.session) return [s.session.label, s.session.title].filter(Boolean).join(" · ");
     return { before: t.welcome, after: t.day_over }[s.phase] || t.break;
