@@ -33,16 +33,24 @@ def _login_page(error: str | None = None, status: int = 200):
     return render_template("login.html", error=error, csrf=csrf_token()), status
 
 
+def _link_login(endpoint: str):
+    """The organiser link (?token=…) logs the browser in once, then comes back to
+    `endpoint` without the secret in the address bar and history; None: no token given."""
+    token = request.args.get("token")
+    if token is None:
+        return None
+    if check_token(token) != ORGANISER:
+        return _login_page(_("This organiser link is not valid."), 403)
+    log_in(ORGANISER)
+    return redirect(url_for(endpoint))
+
+
 @bp.get("")
 def tablet():
     """The tablet page; the organiser link (?token=…) logs the browser in once."""
-    token = request.args.get("token")
-    if token is not None:
-        if check_token(token) != ORGANISER:
-            return _login_page(_("This organiser link is not valid."), 403)
-        log_in(ORGANISER)
-        # Drop the secret from the address bar and history.
-        return redirect(url_for("organiser.tablet"))
+    answer = _link_login("organiser.tablet")
+    if answer is not None:
+        return answer
     if not session_is_organiser():
         return _login_page()
     rt = runtime()
@@ -50,6 +58,23 @@ def tablet():
     boot["printed"] = _printed_blocks(rt.schedule)
     return render_template(
         "organiser.html", schedule=rt.programme(get_db()), boot=boot, csrf=csrf_token()
+    )
+
+
+@bp.get("/board")
+def board():
+    """The régie's board: every room on one screen, each tile opening that room's controls.
+
+    Organisers only, as the tablet: the stage's private word is on it."""
+    answer = _link_login("organiser.board")
+    if answer is not None:
+        return answer
+    if not session_is_organiser():
+        return _login_page()
+    rt = runtime()
+    db = get_db()
+    return render_template(
+        "board.html", schedule=rt.programme(db), boot=rt.all_rooms_boot(db, full=True)
     )
 
 
