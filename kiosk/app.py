@@ -93,6 +93,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         # Other sites' pages that may read the public JSON and the .ics and follow the
         # rooms' public socket events (overlays, signage): `kiosk serve --allow-origin`.
         ALLOW_ORIGINS=os.environ.get("KIOSK_ALLOW_ORIGINS", ""),
+        # Redis shared by several `kiosk serve` processes of this event (kiosk.queue):
+        # `kiosk serve --message-queue`. None: one process.
+        MESSAGE_QUEUE=None,
     )
     if test_config:
         app.config.from_mapping(test_config)
@@ -152,8 +155,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.wsgi_app = SiteHeaders(app.wsgi_app, https=app.config["HTTPS"])
     allowed = app.config["ALLOW_ORIGINS"]
+    queue = {}
+    if app.config["MESSAGE_QUEUE"]:
+        queue["client_manager"] = _message_queue(app)
     socketio.init_app(
         app,
+        **queue,
         async_mode=app.config["ASYNC_MODE"],
         # A screen must notice a dead link within 10 s to show « reconnexion… »:
         # a ping every 4 s, answered within 5 s.
@@ -171,3 +178,31 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if allowed:
         app.wsgi_app = ForeignSockets(app.wsgi_app)  # another site's socket: no cookie
     return app
+
+
+def _message_queue(app: Flask):
+    """The Redis manager the processes of this event share, told how to resync this
+    process's screens after an outage and what the others pushed (kiosk.queue)."""
+    from . import push
+    from .queue import MessageQueue, channel_name
+
+    rt = app.extensions["kiosk"]
+
+    def resubscribed() -> None:
+        db = database.connect(rt.pool.path)
+        try:
+            push.resync(rt, db)
+        finally:
+            db.conn.close()
+
+    def changed(up: bool) -> None:
+        push.announce_queue(rt, up)
+
+    rt.queue = MessageQueue(
+        app.config["MESSAGE_QUEUE"],
+        channel_name(app.config["DATABASE"]),
+        on_resubscribed=resubscribed,
+        heard=lambda event, data, to: push.heard(rt, event, data, to),
+        on_change=changed,
+    )
+    return rt.queue

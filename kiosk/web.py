@@ -55,6 +55,10 @@ class Runtime:
         self.pushed: dict[str, tuple] = {}
         # Set by a check-in; the ticker then pushes fresh counters to the organisers.
         self.attendance_dirty = False
+        # Several processes share a message queue (kiosk.queue): this one cannot see
+        # the others' clients, and runs the once-only jobs only while `owner` says so.
+        self.queue: Any = None
+        self.owner: Any = None
 
     def room_view(self, db, room: str, full: bool = False) -> dict[str, Any]:
         """A room's state: the audience's, or in full (organisers, the lectern's screen)."""

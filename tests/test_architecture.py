@@ -29,7 +29,7 @@ LAYERS: list[set[str]] = [
         "events",
     },
     {"views.answers", "push", "auth"},
-    {"web"},
+    {"web", "queue"},  # the message queue: Socket.IO across processes
     {"i18n"},
     {
         "live",

@@ -1,0 +1,212 @@
+"""Several `kiosk serve` processes on one database, sharing a real Redis (kiosk.queue).
+
+The tests start Debian's redis-server themselves, on a port of their own (.ci/run installs
+it). The processes share one simulated clock (--clock-epoch), as `--workers` gives them.
+"""
+
+from __future__ import annotations
+
+import queue
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+import socketio
+
+from .conftest import KIOSK_TOKEN, TOKEN, Server, free_port, run_kiosk
+
+REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
+
+
+class Redis:
+    """redis-server on loopback, nothing saved to disk; restartable on the same port."""
+
+    def __init__(self, folder: Path):
+        self.folder, self.port = folder, free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> Redis:
+        if not Path(REDIS).exists():
+            pytest.fail("redis-server not found: apt-get install redis-server")
+        self.proc = subprocess.Popen(
+            [REDIS, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.folder)],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                import redis
+
+                if redis.Redis(port=self.port, socket_connect_timeout=0.5).ping():
+                    return self
+            except Exception:
+                time.sleep(0.05)  # polling for readiness
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    server = Redis(tmp_path).start()
+    yield server
+    server.stop()
+
+
+def pair(tmp_path, redis_url: str, clock: str = "2023-07-03T10:20", speed: float = 1.0):
+    """Two processes of one event: same database, same queue, same clock."""
+    epoch = str(time.time())
+    extra = ["--message-queue", redis_url, "--clock-epoch", epoch]
+    db = tmp_path / "kiosk.db"
+    first = Server(db, free_port(), clock, speed, extra=extra).start()
+    second = Server(db, free_port(), clock, speed, extra=extra)
+    second.log = db.with_suffix(".second.log")
+    return first, second.start()
+
+
+class Listener:
+    """A socket.io client that queues the events it receives."""
+
+    def __init__(self, url: str, token: str | None = None):
+        self.events: queue.Queue = queue.Queue()
+        self.client = socketio.Client(reconnection=False)
+        for name in ("state", "attendance", "queue"):
+            self.client.on(name, lambda data, name=name: self.events.put((name, data)))
+        self.client.connect(url, transports=["websocket"], auth={"token": token} if token else None)
+
+    def wait_for(self, name: str, check=lambda data: True, timeout: float = 10.0):
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no {name} event as expected within {timeout} s")
+            try:
+                got, data = self.events.get(timeout=left)
+            except queue.Empty:
+                continue
+            if got == name and check(data):
+                return data
+
+    def close(self) -> None:
+        self.client.disconnect()
+
+
+def test_a_command_through_one_process_reaches_a_screen_on_the_other(tmp_path, redis_server):
+    first, second = pair(tmp_path, redis_server.url)
+    try:
+        screen = Listener(first.url)
+        assert screen.client.call("join", {"room": "lamartine"}, timeout=5) == {"ok": True}
+        screen.wait_for("state")
+        answer = second.post("/api/rooms/lamartine/message", {"text": "Reprise à 11 h"})
+        assert answer.ok, answer.text
+        state = screen.wait_for("state", lambda s: s["message"] == "Reprise à 11 h")
+        assert state["version"] == answer.json()["version"]
+        # and the state the first process serves over HTTP is the same
+        assert first.state()["message"] == "Reprise à 11 h"
+        screen.close()
+    finally:
+        first.kill(signal.SIGTERM)
+        second.kill(signal.SIGTERM)
+
+
+def test_a_check_in_through_one_process_reaches_the_arrivals_of_the_other(tmp_path, redis_server):
+    first, second = pair(tmp_path, redis_server.url)
+    try:
+        desk = Listener(first.url, token=TOKEN)
+        assert desk.client.call("watch_attendance", {}, timeout=5) == {"ok": True}
+        assert desk.wait_for("attendance")["checked_in"] == 0
+        walk_in = requests.post(
+            second.url + "/api/attendees",
+            json={"first_name": "Léa", "last_name": "Martin", "category": "presse"},
+            headers={"Authorization": f"Bearer {KIOSK_TOKEN}"},
+            timeout=5,
+        )
+        assert walk_in.status_code == 201, walk_in.text
+        desk.wait_for("attendance", lambda a: a["checked_in"] == 1)
+        desk.close()
+    finally:
+        first.kill(signal.SIGTERM)
+        second.kill(signal.SIGTERM)
+
+
+def test_a_process_without_the_queue_is_refused_beside_them_and_they_beside_it(
+    tmp_path, redis_server
+):
+    first, second = pair(tmp_path, redis_server.url)
+    try:
+        alone = run_kiosk("serve", "--db", str(first.db), "--port", str(free_port()))
+        assert alone.returncode != 0
+        assert "already served" in alone.stderr
+    finally:
+        first.kill(signal.SIGTERM)
+        second.kill(signal.SIGTERM)
+    single = Server(tmp_path / "single.db", free_port(), None).start()
+    try:
+        joined = run_kiosk(
+            "serve", "--db", str(single.db), "--port", str(free_port()),
+            "--message-queue", redis_server.url,
+        )  # fmt: skip
+        assert joined.returncode != 0
+        assert "already served" in joined.stderr
+    finally:
+        single.kill(signal.SIGTERM)
+
+
+def test_the_clock_keeps_moving_the_screens_when_its_process_dies(tmp_path, redis_server):
+    # The first process started owns the clock ticker; killed, the second takes it over
+    # and pushes the 09:00 change of block to its screens. At ×10 the simulated 08:58
+    # reaches 09:00 twelve seconds after the processes' common epoch.
+    first, second = pair(tmp_path, redis_server.url, clock="2023-07-03T08:58", speed=10)
+    try:
+        first.kill(signal.SIGKILL)
+        screen = Listener(second.url)
+        assert screen.client.call("join", {"room": "lamartine"}, timeout=5) == {"ok": True}
+        assert screen.wait_for("state")["session"]["id"] == "accueil"
+        state = screen.wait_for(
+            "state", lambda s: (s["session"] or {}).get("id") == "ouverture", timeout=30
+        )
+        assert state["phase"] == "session"
+        screen.close()
+    finally:
+        second.kill(signal.SIGTERM)
+
+
+def test_a_redis_restart_loses_nothing_and_pushes_resume(tmp_path, redis_server):
+    first, second = pair(tmp_path, redis_server.url)
+    try:
+        screen = Listener(first.url)
+        assert screen.client.call("join", {"room": "lamartine"}, timeout=5) == {"ok": True}
+        screen.wait_for("state")
+        tablet = Listener(first.url, token=TOKEN)
+        assert tablet.client.call("watch_attendance", {}, timeout=5) == {"ok": True}
+        redis_server.stop()
+        assert tablet.wait_for("queue") == {"up": False}
+        # Redis down: the first process still pushes its own commands to its screens ...
+        own = first.post("/api/rooms/lamartine/delay", {"minutes": 5})
+        assert own.ok, own.text
+        screen.wait_for("state", lambda s: s["delay_minutes"] == 5)
+        # ... and the second still takes commands (kept in SQLite), its push lost.
+        answer = second.post("/api/rooms/lamartine/message", {"text": "Pendant la coupure"})
+        assert answer.ok, answer.text
+        redis_server.start()
+        assert tablet.wait_for("queue") == {"up": True}
+        # Back: the first process re-sends its screens the state as it stands, the
+        # second's message included, then pushes flow between the processes again.
+        screen.wait_for("state", lambda s: s["message"] == "Pendant la coupure")
+        after = second.post("/api/rooms/lamartine/message", {"text": "Rétabli"})
+        assert after.ok, after.text
+        screen.wait_for("state", lambda s: s["message"] == "Rétabli")
+        screen.close()
+        tablet.close()
+    finally:
+        first.kill(signal.SIGTERM)
+        second.kill(signal.SIGTERM)
