@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Flask
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import db as database
 from . import i18n
@@ -96,6 +97,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         # Redis shared by several `kiosk serve` processes of this event (kiosk.queue):
         # `kiosk serve --message-queue`. None: one process.
         MESSAGE_QUEUE=None,
+        # Behind a front on this machine (kiosk serve --workers, or --behind-proxy):
+        # the client's address and scheme come from its X-Forwarded-* headers.
+        BEHIND_PROXY=False,
+        # This process's name among several (its port), sent in X-Kiosk-Process.
+        PROCESS=None,
     )
     if test_config:
         app.config.from_mapping(test_config)
@@ -153,7 +159,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from . import events  # noqa: F401 - registers the Socket.IO handlers
 
-    app.wsgi_app = SiteHeaders(app.wsgi_app, https=app.config["HTTPS"])
+    app.wsgi_app = SiteHeaders(
+        app.wsgi_app, https=app.config["HTTPS"], process=app.config["PROCESS"]
+    )
     allowed = app.config["ALLOW_ORIGINS"]
     queue = {}
     if app.config["MESSAGE_QUEUE"]:
@@ -177,6 +185,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.wsgi_app = SocketGuard(app, app.wsgi_app)
     if allowed:
         app.wsgi_app = ForeignSockets(app.wsgi_app)  # another site's socket: no cookie
+    if app.config["BEHIND_PROXY"]:
+        # Outermost, so that every layer (throttles, the socket guard) sees the client's
+        # own address, not the front's. Only the front reaches a process that trusts
+        # it: `kiosk serve --workers` puts them on loopback.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
     return app
 
 

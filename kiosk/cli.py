@@ -285,6 +285,22 @@ def check(file: str | None) -> None:
     "Default: KIOSK_MESSAGE_QUEUE, else one process alone.",
 )
 @click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1, max=64),
+    help="Run this many processes (one per core) behind nginx, which listens on --host "
+    "and --port and holds the TLS certificate; they listen on the ports after it, on "
+    "loopback. Needs --message-queue and Debian's nginx package.",
+)
+@click.option(
+    "--behind-proxy",
+    is_flag=True,
+    default=False,
+    help="Clients come through a front (nginx) on this machine: read their address and "
+    "scheme from its X-Forwarded-For and X-Forwarded-Proto. Set by --workers.",
+)
+@click.option(
     "--clock-epoch",
     "clock_epoch",
     default=None,
@@ -305,6 +321,8 @@ def serve(
     idle_timeout,
     allow_origins,
     message_queue,
+    workers,
+    behind_proxy,
     clock_epoch,
 ) -> None:
     """Serve the screens, tablet and programme (gevent: one process, many websockets).
@@ -367,6 +385,22 @@ def serve(
         )
     tls = {"certfile": certfile, "keyfile": keyfile} if certfile else {}
     scheme = "https" if tls else "http"
+    if workers > 1:
+        if not message_queue:
+            raise click.UsageError(
+                "--workers needs --message-queue (or KIOSK_MESSAGE_QUEUE): the processes "
+                "share their pushes through Redis"
+            )
+        forwarded = ["--db", os.path.abspath(db_path), "--message-queue", message_queue]
+        if schedule_path:
+            forwarded += ["--schedule", os.path.abspath(schedule_path)]
+        if clock_start:
+            forwarded += ["--clock", clock_start, "--speed", str(speed)]
+        forwarded += ["--idle-timeout", str(idle_timeout)]
+        for origin in allow_origins:
+            forwarded += ["--allow-origin", origin]
+        front = public_url(public_url_option, host, port, scheme)
+        return run_workers(workers, host, port, forwarded, certfile, keyfile, front)
     # Before anything opens the database: one server per database, or several sharing a
     # message queue (see server.claim).
     try:
@@ -388,10 +422,12 @@ def serve(
                 "CLOCK": clock,
                 "ASYNC_MODE": "gevent",
                 "PUBLIC_URL": base,
-                "HTTPS": bool(tls),
                 "WAL_AUTOCHECKPOINT": AUTOCHECKPOINT_SAFETY_NET,
                 "ALLOW_ORIGINS": allowed,
                 "MESSAGE_QUEUE": message_queue,
+                "BEHIND_PROXY": behind_proxy,
+                "PROCESS": str(port) if message_queue else None,
+                "HTTPS": bool(tls) or (behind_proxy and base.startswith("https://")),
             }
         )
     except WeakSecret as exc:
@@ -447,6 +483,40 @@ def serve(
         ) from None
     finally:
         lock.close()
+
+
+def run_workers(
+    workers: int,
+    host: str,
+    port: int,
+    forwarded: list[str],
+    certfile: str | None,
+    keyfile: str | None,
+    front: str,
+) -> None:
+    """`kiosk serve --workers N`: the processes and nginx, watched until SIGTERM."""
+    import logging
+
+    from .workers import FrontMissing, prepare, worker_ports
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    try:
+        supervisor = prepare(workers, host, port, forwarded, certfile, keyfile, front)
+    except FrontMissing:
+        raise Failure(
+            _("--workers runs nginx in front of the processes: apt-get install nginx")
+        ) from None
+    ports = ", ".join(str(p) for p in worker_ports(port, workers))
+    click.echo(
+        _(
+            "kiosk: %(n)s processes (ports %(ports)s) behind nginx at %(url)s",
+            n=workers,
+            ports=ports,
+            url=front,
+        )
+    )
+    sys.stdout.flush()
+    sys.exit(supervisor.run())
 
 
 @cli.command("organiser-link")

@@ -212,10 +212,12 @@ class SiteHeaders:
     # accepting next year's self-signed certificate under the same name.
     HSTS = ("Strict-Transport-Security", "max-age=86400")
 
-    def __init__(self, wsgi_app, https: bool = False):
+    def __init__(self, wsgi_app, https: bool = False, process: str | None = None):
         self.wsgi_app = wsgi_app
         self.https = https
         self.headers = self.HEADERS + ((self.HSTS,) if https else ())
+        if process:  # one of several behind a front: which one answered (logs, tests)
+            self.headers += (("X-Kiosk-Process", process),)
 
     def __call__(self, environ, start_response):
         def start(status, headers, exc_info=None):

@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "kiosk"
 # module of the package must be placed here (a new one is placed on purpose).
 LAYERS: list[set[str]] = [
     {"cli"},
-    {"app", "server"},
+    {"app", "server", "workers"},
     {
         "views.api",
         "views.arrivals",

@@ -76,9 +76,9 @@ def pair(tmp_path, redis_url: str, clock: str = "2023-07-03T10:20", speed: float
 class Listener:
     """A socket.io client that queues the events it receives."""
 
-    def __init__(self, url: str, token: str | None = None):
+    def __init__(self, url: str, token: str | None = None, **options):
         self.events: queue.Queue = queue.Queue()
-        self.client = socketio.Client(reconnection=False)
+        self.client = socketio.Client(reconnection=False, **options)
         for name in ("state", "attendance", "queue"):
             self.client.on(name, lambda data, name=name: self.events.put((name, data)))
         self.client.connect(url, transports=["websocket"], auth={"token": token} if token else None)
