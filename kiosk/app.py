@@ -196,10 +196,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 def _message_queue(app: Flask):
     """The Redis manager the processes of this event share, told how to resync this
     process's screens after an outage and what the others pushed (kiosk.queue)."""
-    from . import push
+    from . import auth, push
     from .queue import MessageQueue, channel_name
 
     rt = app.extensions["kiosk"]
+    acc = app.extensions["access"]
+    acc.shared = True  # sessions the other processes end: Access.is_ended
+
+    def heard(event: str, data: Any, to: str | None) -> None:
+        push.heard(rt, event, data, to)
+        auth.heard(acc, event, data, to)
 
     def resubscribed() -> None:
         db = database.connect(rt.pool.path)
@@ -215,7 +221,7 @@ def _message_queue(app: Flask):
         app.config["MESSAGE_QUEUE"],
         channel_name(app.config["DATABASE"]),
         on_resubscribed=resubscribed,
-        heard=lambda event, data, to: push.heard(rt, event, data, to),
+        heard=heard,
         on_change=changed,
     )
     return rt.queue

@@ -76,12 +76,17 @@ def pair(tmp_path, redis_url: str, clock: str = "2023-07-03T10:20", speed: float
 class Listener:
     """A socket.io client that queues the events it receives."""
 
-    def __init__(self, url: str, token: str | None = None, **options):
+    def __init__(self, url: str, token: str | None = None, headers=None, **options):
         self.events: queue.Queue = queue.Queue()
         self.client = socketio.Client(reconnection=False, **options)
         for name in ("state", "attendance", "queue"):
             self.client.on(name, lambda data, name=name: self.events.put((name, data)))
-        self.client.connect(url, transports=["websocket"], auth={"token": token} if token else None)
+        self.client.connect(
+            url,
+            transports=["websocket"],
+            auth={"token": token} if token else None,
+            headers=headers or {},
+        )
 
     def wait_for(self, name: str, check=lambda data: True, timeout: float = 10.0):
         deadline = time.monotonic() + timeout
@@ -207,6 +212,34 @@ def test_a_redis_restart_loses_nothing_and_pushes_resume(tmp_path, redis_server)
         screen.wait_for("state", lambda s: s["message"] == "Rétabli")
         screen.close()
         tablet.close()
+    finally:
+        first.kill(signal.SIGTERM)
+        second.kill(signal.SIGTERM)
+
+
+def test_a_logout_through_one_process_ends_the_session_on_the_other(tmp_path, redis_server):
+    first, second = pair(tmp_path, redis_server.url)
+    try:
+        browser = requests.Session()  # cookies are per host, whatever the port
+        assert browser.get(f"{first.url}/organiser?token={TOKEN}", timeout=5).ok
+        page = browser.get(f"{first.url}/organiser", timeout=5).text
+        csrf = page.split('name="csrf-token" content="')[1].split('"')[0]
+        cookie = browser.cookies.get("session")
+        tablet = Listener(first.url, headers={"Cookie": f"session={cookie}"})
+        dropped = queue.Queue()
+        tablet.client.on("disconnect", lambda *reason: dropped.put(True))
+        assert tablet.client.call("watch_attendance", {}, timeout=5) == {"ok": True}
+        thief = requests.Session()
+        thief.cookies.set("session", cookie)
+        assert thief.get(f"{first.url}/api/attendees?q=", timeout=5).status_code == 200
+        out = browser.post(
+            f"{second.url}/organiser/logout", data={"csrf": csrf}, allow_redirects=False, timeout=5
+        )
+        assert out.status_code == 302
+        # The first process refuses the session's cookie, copies included, and drops
+        # its socket, though the logout went through the other.
+        assert thief.get(f"{first.url}/api/attendees?q=", timeout=5).status_code == 401
+        assert dropped.get(timeout=10)
     finally:
         first.kill(signal.SIGTERM)
         second.kill(signal.SIGTERM)
