@@ -19,13 +19,8 @@ from pathlib import Path
 import pytest
 
 from .browsing import SERVER_DOWN
+from .cluster import Listener
 from .conftest import KIOSK_COMMAND, KIOSK_TOKEN, TOKEN
-from .test_cluster import Listener, redis_server  # noqa: F401 - the fixture
-
-pytestmark = pytest.mark.skipif(
-    not any(Path(p).exists() for p in ("/usr/sbin/nginx", "/usr/bin/nginx")),
-    reason="nginx missing",
-)
 
 
 def free_ports(count: int) -> int:
@@ -167,7 +162,7 @@ def gone(pid: int) -> None:
 
 
 @pytest.fixture
-def front(tmp_path, redis_server):  # noqa: F811 - the fixture imported above
+def front(tmp_path, redis_server):
     running = Front(tmp_path, redis_server.url)
     yield running
     running.stop()
