@@ -286,12 +286,12 @@ def check(file: str | None) -> None:
 )
 @click.option(
     "--workers",
-    default=1,
-    show_default=True,
+    default=None,
     type=click.IntRange(min=1, max=64),
     help="Run this many processes (one per core) behind nginx, which listens on --host "
     "and --port and holds the TLS certificate; they listen on the ports after it, on "
-    "loopback. Needs --message-queue and Debian's nginx package.",
+    "loopback. Needs --message-queue and Debian's nginx package. Default: one process, "
+    "no front.",
 )
 @click.option(
     "--behind-proxy",
@@ -385,7 +385,7 @@ def serve(
         )
     tls = {"certfile": certfile, "keyfile": keyfile} if certfile else {}
     scheme = "https" if tls else "http"
-    if workers > 1:
+    if workers:
         if not message_queue:
             raise click.UsageError(
                 "--workers needs --message-queue (or KIOSK_MESSAGE_QUEUE): the processes "
