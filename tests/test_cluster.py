@@ -117,6 +117,11 @@ def test_a_redis_restart_loses_nothing_and_pushes_resume(tmp_path, redis_server)
         assert tablet.client.call("watch_attendance", {}, timeout=5) == {"ok": True}
         redis_server.stop()
         assert tablet.wait_for("queue") == {"up": False}
+        # a tablet opened meanwhile is told at once
+        late = Listener(first.url, token=TOKEN)
+        assert late.client.call("watch_attendance", {}, timeout=5) == {"ok": True}
+        assert late.wait_for("queue") == {"up": False}
+        late.close()
         # Redis down: the first process still pushes its own commands to its screens ...
         own = first.post("/api/rooms/lamartine/delay", {"minutes": 5})
         assert own.ok, own.text
@@ -134,6 +139,9 @@ def test_a_redis_restart_loses_nothing_and_pushes_resume(tmp_path, redis_server)
         screen.wait_for("state", lambda s: s["message"] == "Rétabli")
         screen.close()
         tablet.close()
+        log = first.log.read_text()
+        assert "unreachable: serving this process's screens only" in log
+        assert "reachable again" in log
     finally:
         first.kill(signal.SIGTERM)
         second.kill(signal.SIGTERM)

@@ -237,6 +237,16 @@ def test_a_killed_process_its_screen_comes_back_through_the_front(front, pages):
         "127.0.0.1", "POST", "/api/rooms/lamartine/message", {"text": "Après la panne"}, TOKEN
     )
     assert status == 200, state  # the front sent the command to the process left
+    # and the welcome desk goes on: a walk-in registered and checked in, through the front
+    status, _, walk_in = front.request(
+        "127.0.0.1", "POST", "/api/attendees",
+        {"first_name": "Noël", "last_name": "Bézier", "category": "presse"}, KIOSK_TOKEN,
+    )  # fmt: skip
+    assert status == 201, walk_in
+    status, _, again = front.request(
+        "127.0.0.1", "POST", "/api/checkin", {"code": walk_in["code"]}, KIOSK_TOKEN
+    )
+    assert (status, again["status"]) == (200, "already_checked_in")
     expect(screen.locator("#message")).to_contain_text("Après la panne", timeout=15_000)
     expect(screen.locator("body[data-online=yes]")).to_have_count(1)
     # and the supervisor starts the killed process again
