@@ -94,6 +94,9 @@ class Supervisor:
         )
 
     def run(self) -> int:
+        from .server import raise_open_files_limit
+
+        raise_open_files_limit()  # inherited by nginx and the processes
         for n in range(len(self.workers)):
             self.start_worker(n)
         self.front = subprocess.Popen(self.nginx_args, preexec_fn=_end_with_parent)
