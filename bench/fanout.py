@@ -129,12 +129,15 @@ def client_process(targets: list[tuple], joined, counters: dict, out_path: str, 
         transports = []
         semaphore = asyncio.Semaphore(64)
 
-        async def open_one(name: str, port: int, room: str):
+        async def open_one(name: str, port: int, room: str, source: str | None):
             async with semaphore:
                 for _attempt in range(20):
                     try:
                         t, _ = await loop.create_connection(
-                            lambda: Screen(room, joined, received[name], done), "127.0.0.1", port
+                            lambda: Screen(room, joined, received[name], done),
+                            "127.0.0.1",
+                            port,
+                            local_addr=(source, 0) if source else None,
                         )
                         transports.append(t)
                         return
@@ -144,9 +147,14 @@ def client_process(targets: list[tuple], joined, counters: dict, out_path: str, 
 
         await asyncio.gather(
             *(
-                open_one(name, port, room)
-                for name, port, room, count in targets
-                for _ in range(count)
+                open_one(
+                    name,
+                    port,
+                    room,
+                    f"127.1.{first + k >> 8 & 255}.{first + k & 255}" if spread else None,
+                )
+                for name, port, room, count, spread, first in targets
+                for k in range(count)
             )
         )
         cpu_start = time.process_time()
@@ -183,7 +191,16 @@ def run_pair(
             target=client_process,
             args=(
                 [
-                    (name, server.port, room, shares[i])
+                    # a server behind a front that hashes client addresses: each screen
+                    # from an address of its own (127.1.x.y), as at a venue
+                    (
+                        name,
+                        server.port,
+                        room,
+                        shares[i],
+                        getattr(server, "spread", False),
+                        sum(shares[:i]),
+                    )
                     for name, (server, room, _) in servers.items()
                 ],
                 joined,

@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Flask
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import db as database
 from . import i18n
@@ -93,6 +94,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         # Other sites' pages that may read the public JSON and the .ics and follow the
         # rooms' public socket events (overlays, signage): `kiosk serve --allow-origin`.
         ALLOW_ORIGINS=os.environ.get("KIOSK_ALLOW_ORIGINS", ""),
+        # Redis shared by several `kiosk serve` processes of this event (kiosk.queue):
+        # `kiosk serve --message-queue`. None: one process.
+        MESSAGE_QUEUE=None,
+        # Behind a front on this machine (kiosk serve --workers, or --behind-proxy):
+        # the client's address and scheme come from its X-Forwarded-* headers.
+        BEHIND_PROXY=False,
+        # This process's name among several (its port), sent in X-Kiosk-Process.
+        PROCESS=None,
     )
     if test_config:
         app.config.from_mapping(test_config)
@@ -150,10 +159,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from . import events  # noqa: F401 - registers the Socket.IO handlers
 
-    app.wsgi_app = SiteHeaders(app.wsgi_app, https=app.config["HTTPS"])
+    app.wsgi_app = SiteHeaders(
+        app.wsgi_app, https=app.config["HTTPS"], process=app.config["PROCESS"]
+    )
     allowed = app.config["ALLOW_ORIGINS"]
+    queue = {}
+    if app.config["MESSAGE_QUEUE"]:
+        queue["client_manager"] = _message_queue(app)
     socketio.init_app(
         app,
+        **queue,
         async_mode=app.config["ASYNC_MODE"],
         # A screen must notice a dead link within 10 s to show « reconnexion… »:
         # a ping every 4 s, answered within 5 s.
@@ -170,4 +185,43 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.wsgi_app = SocketGuard(app, app.wsgi_app)
     if allowed:
         app.wsgi_app = ForeignSockets(app.wsgi_app)  # another site's socket: no cookie
+    if app.config["BEHIND_PROXY"]:
+        # Outermost, so that every layer (throttles, the socket guard) sees the client's
+        # own address, not the front's. Only the front reaches a process that trusts
+        # it: `kiosk serve --workers` puts them on loopback.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
     return app
+
+
+def _message_queue(app: Flask):
+    """The Redis manager the processes of this event share, told how to resync this
+    process's screens after an outage and what the others pushed (kiosk.queue)."""
+    from . import auth, push
+    from .queue import MessageQueue, channel_name
+
+    rt = app.extensions["kiosk"]
+    acc = app.extensions["access"]
+    acc.shared = True  # sessions the other processes end: Access.is_ended
+
+    def heard(event: str, data: Any, to: str | None) -> None:
+        push.heard(rt, event, data, to)
+        auth.heard(acc, event, data, to)
+
+    def resubscribed() -> None:
+        db = database.connect(rt.pool.path)
+        try:
+            push.resync(rt, db)
+        finally:
+            db.conn.close()
+
+    def changed(up: bool) -> None:
+        push.announce_queue(rt, up)
+
+    rt.queue = MessageQueue(
+        app.config["MESSAGE_QUEUE"],
+        channel_name(app.config["DATABASE"]),
+        on_resubscribed=resubscribed,
+        heard=heard,
+        on_change=changed,
+    )
+    return rt.queue

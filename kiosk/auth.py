@@ -82,6 +82,46 @@ class Access:
         # Sockets with organiser rights, by Socket.IO sid and by engine.io sid.
         self.sockets: dict[str, Grant] = {}
         self.transports: dict[str, Grant] = {}
+        # With several processes (a message queue), another may have ended a session:
+        # the database says so, which this process then remembers.
+        self.shared = False
+
+    def end(self, sid: str) -> None:
+        """Refuse this session from now on in this process, and drop its sockets here."""
+        self.ended.add(sid)
+        for socket_sid, grant in list(self.sockets.items()):
+            if grant.session == sid:
+                self.forget(socket_sid)
+                socketio.server.disconnect(socket_sid, namespace="/")
+
+    def forget(self, socket_sid: str) -> None:
+        grant = self.sockets.pop(socket_sid, None)
+        if grant is not None:
+            self.transports.pop(grant.transport, None)
+
+    def is_ended(self, sid: str) -> bool:
+        if sid in self.ended:
+            return True
+        if not self.shared:
+            return False
+        db = get_db()
+        if db.execute("SELECT 1 FROM ended_sessions WHERE id = ?", [sid]).fetchone():
+            self.ended.add(sid)
+            return True
+        return False
+
+
+# A channel no client can join (a join names rooms of the timetable): what the processes
+# sharing a message queue tell each other.
+PROCESSES = "kiosk:processes"
+
+
+def heard(acc: Access, event: str, data: object, to: str | None) -> None:
+    """Another process ended a session: its sockets here go too."""
+    if event == "session_ended" and to == PROCESSES and isinstance(data, dict):
+        sid = data.get("session")
+        if isinstance(sid, str):
+            acc.end(sid)
 
 
 def access() -> Access:
@@ -196,11 +236,9 @@ def end_session(sid: str) -> None:
             "INSERT OR IGNORE INTO ended_sessions (id, ended_at) VALUES (?, ?)",
             [sid, dt.datetime.now(dt.UTC).isoformat()],
         )
-    acc.ended.add(sid)
-    for socket_sid, grant in list(acc.sockets.items()):
-        if grant.session == sid:
-            forget_socket(socket_sid)
-            socketio.server.disconnect(socket_sid, namespace="/")
+    acc.end(sid)
+    if runtime().queue is not None:  # the other processes drop it too
+        socketio.emit("session_ended", {"session": sid}, to=PROCESSES)
 
 
 def session_role() -> str | None:
@@ -209,7 +247,7 @@ def session_role() -> str | None:
         return None
     # A cookie from before sessions had ids cannot be ended by a logout: not accepted.
     sid = session.get("id")
-    if not isinstance(sid, str) or sid in access().ended:
+    if not isinstance(sid, str) or access().is_ended(sid):
         return None
     if not hmac.compare_digest(str(session.get("secret", "")), fingerprint(_secret(role))):
         return None
@@ -305,13 +343,11 @@ def socket_is_organiser(sid: str) -> bool:
     """Whether this socket was granted organiser rights, by a session still open."""
     acc = access()
     grant = acc.sockets.get(sid)
-    return grant is not None and (grant.session is None or grant.session not in acc.ended)
+    return grant is not None and (grant.session is None or not acc.is_ended(grant.session))
 
 
 def forget_socket(sid: str) -> None:
-    grant = access().sockets.pop(sid, None)
-    if grant is not None:
-        access().transports.pop(grant.transport, None)
+    access().forget(sid)
 
 
 class SocketGuard:

@@ -274,6 +274,40 @@ def check(file: str | None) -> None:
     ".ics and follow the rooms' public socket events, without cookies; repeatable. "
     "Default: KIOSK_ALLOW_ORIGINS (comma-separated), else none (same origin only).",
 )
+@click.option(
+    "--message-queue",
+    "message_queue",
+    default=None,
+    envvar="KIOSK_MESSAGE_QUEUE",
+    metavar="redis://HOST:PORT/N",
+    help="Redis shared by several kiosk serve processes of this event (one database): a "
+    "command or a check-in made through any of them reaches every screen. "
+    "Default: KIOSK_MESSAGE_QUEUE, else one process alone.",
+)
+@click.option(
+    "--workers",
+    default=None,
+    type=click.IntRange(min=1, max=64),
+    help="Run this many processes (one per core) behind nginx, which listens on --host "
+    "and --port and holds the TLS certificate; they listen on the ports after it, on "
+    "loopback. Needs --message-queue and Debian's nginx package. Default: one process, "
+    "no front.",
+)
+@click.option(
+    "--behind-proxy",
+    is_flag=True,
+    default=False,
+    help="Clients come through a front (nginx) on this machine: read their address and "
+    "scheme from its X-Forwarded-For and X-Forwarded-Proto. Set by --workers.",
+)
+@click.option(
+    "--clock-epoch",
+    "clock_epoch",
+    default=None,
+    type=float,
+    hidden=True,  # set by --workers: its processes' simulated clocks keep one time
+    help="Unix time at which the simulated clock showed --clock.",
+)
 def serve(
     host,
     port,
@@ -286,6 +320,10 @@ def serve(
     keyfile,
     idle_timeout,
     allow_origins,
+    message_queue,
+    workers,
+    behind_proxy,
+    clock_epoch,
 ) -> None:
     """Serve the screens, tablet and programme (gevent: one process, many websockets).
 
@@ -306,6 +344,7 @@ def serve(
     from .clock import SimulatedClock, parse_start
     from .db import SameSecrets, WeakSecret
     from .push import run_ticker
+    from .queue import Owner
     from .schedule import load
     from .server import AUTOCHECKPOINT_SAFETY_NET, AlreadyServing, claim, run_checkpoints
     from .server import serve as serve_app
@@ -324,7 +363,9 @@ def serve(
     clock = None
     if clock_start:
         try:
-            clock = SimulatedClock(parse_start(clock_start, schedule.event.tz), speed)
+            clock = SimulatedClock(
+                parse_start(clock_start, schedule.event.tz), speed, epoch=clock_epoch
+            )
         except ValueError:
             raise click.BadParameter(
                 f"{clock_start!r} is not a moment like 2023-07-03T08:55", param_hint="--clock"
@@ -337,11 +378,33 @@ def serve(
     except ValueError as exc:
         hint = "--allow-origin" if allow_origins else "KIOSK_ALLOW_ORIGINS"
         raise click.BadParameter(str(exc), param_hint=hint) from None
+    if message_queue and message_queue.split("://")[0] not in ("redis", "rediss", "unix"):
+        raise click.BadParameter(
+            f"{message_queue!r} is not a Redis address like redis://127.0.0.1:6379/0",
+            param_hint="--message-queue",
+        )
     tls = {"certfile": certfile, "keyfile": keyfile} if certfile else {}
     scheme = "https" if tls else "http"
-    # Before anything opens the database: one server per database (see server.claim).
+    if workers:
+        if not message_queue:
+            raise click.UsageError(
+                "--workers needs --message-queue (or KIOSK_MESSAGE_QUEUE): the processes "
+                "share their pushes through Redis"
+            )
+        forwarded = ["--db", os.path.abspath(db_path), "--message-queue", message_queue]
+        if schedule_path:
+            forwarded += ["--schedule", os.path.abspath(schedule_path)]
+        if clock_start:
+            forwarded += ["--clock", clock_start, "--speed", str(speed)]
+        forwarded += ["--idle-timeout", str(idle_timeout)]
+        for origin in allow_origins:
+            forwarded += ["--allow-origin", origin]
+        front = public_url(public_url_option, host, port, scheme)
+        return run_workers(workers, host, port, forwarded, certfile, keyfile, front)
+    # Before anything opens the database: one server per database, or several sharing a
+    # message queue (see server.claim).
     try:
-        lock = claim(db_path, f"{scheme}://{host}:{port}")
+        lock = claim(db_path, f"{scheme}://{host}:{port}", shared=bool(message_queue))
     except AlreadyServing as exc:
         raise Failure(told(exc)) from None
     except OSError as exc:
@@ -359,9 +422,12 @@ def serve(
                 "CLOCK": clock,
                 "ASYNC_MODE": "gevent",
                 "PUBLIC_URL": base,
-                "HTTPS": bool(tls),
                 "WAL_AUTOCHECKPOINT": AUTOCHECKPOINT_SAFETY_NET,
                 "ALLOW_ORIGINS": allowed,
+                "MESSAGE_QUEUE": message_queue,
+                "BEHIND_PROXY": behind_proxy,
+                "PROCESS": str(port) if message_queue else None,
+                "HTTPS": bool(tls) or (behind_proxy and base.startswith("https://")),
             }
         )
     except WeakSecret as exc:
@@ -398,8 +464,12 @@ def serve(
         start, times = f"{clock.start:%Y-%m-%d %H:%M}", f"{speed:g}"
         click.echo(_("  simulated clock from %(start)s at ×%(speed)s", start=start, speed=times))
     sys.stdout.flush()
+    if message_queue:
+        click.echo(_("  message queue: %(url)s", url=message_queue))
+        rt.owner = Owner(db_path)  # the clock ticker and checkpoints run in one process
+    sys.stdout.flush()
     socketio.start_background_task(run_ticker, rt, app.logger)
-    socketio.start_background_task(run_checkpoints, db_path)
+    socketio.start_background_task(run_checkpoints, db_path, owner=rt.owner)
     try:
         serve_app(app, host, port, idle_timeout=idle_timeout, **tls)
     except OSError as exc:  # the port is taken, or the address is not this machine's
@@ -413,6 +483,40 @@ def serve(
         ) from None
     finally:
         lock.close()
+
+
+def run_workers(
+    workers: int,
+    host: str,
+    port: int,
+    forwarded: list[str],
+    certfile: str | None,
+    keyfile: str | None,
+    front: str,
+) -> None:
+    """`kiosk serve --workers N`: the processes and nginx, watched until SIGTERM."""
+    import logging
+
+    from .workers import FrontMissing, prepare, worker_ports
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    try:
+        supervisor = prepare(workers, host, port, forwarded, certfile, keyfile, front)
+    except FrontMissing:
+        raise Failure(
+            _("--workers runs nginx in front of the processes: apt-get install nginx")
+        ) from None
+    ports = ", ".join(str(p) for p in worker_ports(port, workers))
+    click.echo(
+        _(
+            "kiosk: %(n)s processes (ports %(ports)s) behind nginx at %(url)s",
+            n=workers,
+            ports=ports,
+            url=front,
+        )
+    )
+    sys.stdout.flush()
+    sys.exit(supervisor.run())
 
 
 @cli.command("organiser-link")

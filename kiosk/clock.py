@@ -23,7 +23,7 @@ class SimulatedClock:
     Lets a newcomer watch the colloque of 3 July 2023 unfold, and a team rehearse.
     """
 
-    def __init__(self, start: dt.datetime, speed: float = 1.0):
+    def __init__(self, start: dt.datetime, speed: float = 1.0, epoch: float | None = None):
         if start.tzinfo is None:
             raise ValueError("start must carry a time zone")
         if speed <= 0:
@@ -31,7 +31,9 @@ class SimulatedClock:
         self.start = start
         self.speed = speed
         self.tz = start.tzinfo
-        self._t0 = time.monotonic()
+        # `epoch`: the Unix time at which the clock showed `start`, so that several
+        # processes of one event (kiosk serve --workers) keep one simulated time.
+        self._t0 = time.monotonic() - (time.time() - epoch if epoch is not None else 0.0)
 
     def now(self) -> dt.datetime:
         elapsed = (time.monotonic() - self._t0) * self.speed

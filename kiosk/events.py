@@ -10,7 +10,8 @@ Clients send:
   {"ok": true, "state": …} or {"ok": false, "status", "error", "message"}; the new
   state is broadcast to the room (kiosk.push).
 - `watch_attendance`  (organiser only) -> `attendance` now, then after check-ins, and
-  `vip` alerts.
+  `vip` alerts; with several processes (kiosk.queue), `queue` {"up": false} while this
+  process cannot reach the others' message queue, and {"up": true} once it can again.
 
 Organiser rights belong to the socket, given once at connect (kiosk.auth.grant_socket)
 from the browser session's cookie or a token in `auth`, and to the browser that proved
@@ -115,5 +116,8 @@ def on_watch_attendance(data: Any = None) -> dict[str, Any]:
     """An organiser's page follows arrivals: counters now and after check-ins, VIP alerts."""
     _organiser_only()
     join_room(ORGANISERS)
-    emit("attendance", attendance(get_db(), runtime().schedule.event.tz))
+    rt = runtime()
+    emit("attendance", attendance(get_db(), rt.schedule.event.tz))
+    if rt.queue is not None and not rt.queue.up:  # then `queue` again when it is back
+        emit("queue", {"up": False})
     return {"ok": True}

@@ -91,7 +91,9 @@ def flush_attendance(rt: Runtime, db) -> bool:
     if not rt.attendance_dirty:
         return False
     rt.attendance_dirty = False
-    if not _anyone_in(ORGANISERS):  # an organiser who opens a page gets them on joining
+    # An organiser who opens a page gets them on joining. With a message queue, this
+    # process cannot see the organisers connected to the others: it sends.
+    if rt.queue is None and not _anyone_in(ORGANISERS):
         return False
     socketio.emit("attendance", attendance(db, rt.schedule.event.tz), to=ORGANISERS)
     return True
@@ -110,12 +112,38 @@ def tick(rt: Runtime, db) -> list[str]:
     return changed
 
 
+def resync(rt: Runtime, db) -> None:
+    """Send this process's own screens, tablets and phones every room's state as it
+    stands: after a message queue outage, during which the other processes' pushes
+    were lost."""
+    for room in rt.schedule.rooms:
+        data = rt.room_view(db, room.id, full=True)
+        socketio.emit("state", public(data), to=channel(room.id), ignore_queue=True)
+        socketio.emit("state", data, to=stage_channel(room.id), ignore_queue=True)
+
+
+def announce_queue(rt: Runtime, up: bool) -> None:
+    """Tell this process's organisers whether the message queue is reachable: while it
+    is not, their commands reach the screens connected to this process only."""
+    socketio.emit("queue", {"up": up}, to=ORGANISERS, ignore_queue=True)
+
+
+def heard(rt: Runtime, event: str, data: Any, to: str | None) -> None:
+    """Another process pushed something: remember the states it sent the stages (the
+    full ones), so that this process's clock ticker does not send them again."""
+    if event == "state" and isinstance(data, dict) and to == stage_channel(data.get("room")):
+        rt.pushed[data["room"]] = signature(data)
+
+
 def run_ticker(rt: Runtime, log, interval: float = 1.0) -> None:
-    """Background task of `kiosk serve`: follows the clock across block boundaries."""
+    """Background task of `kiosk serve`: follows the clock across block boundaries (in
+    the process that owns the event's once-only jobs) and pushes this process's
+    check-ins to the organisers."""
     db = database.connect(rt.pool.path)
     while True:
         try:
-            tick(rt, db)
+            if rt.owner is None or rt.owner.try_take():
+                tick(rt, db)
             flush_attendance(rt, db)
         except Exception:  # a failed tick must not stop screens following the clock
             log.exception("clock tick failed")

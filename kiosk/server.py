@@ -36,18 +36,21 @@ class AlreadyServing(Explained):
     the command line says it in its language)."""
 
 
-def claim(db_path: str, address: str) -> IO[str]:
+def claim(db_path: str, address: str, shared: bool = False) -> IO[str]:
     """Hold `<db>.lock` for as long as this process lives, our pid and address written in it.
 
-    Two servers on one database each keep their own arrivals counters, rate limits and
-    record of what the screens were sent, and drift apart. flock() is released by the
-    kernel when the process ends, even by kill -9: no stale lock to clear after a crash.
-    Keep the returned file open while serving.
+    Two servers on one database, each alone, keep their own arrivals counters and record
+    of what the screens were sent, and drift apart; so one server holds the lock alone,
+    unless it shares a message queue (`shared`): then any number of processes sharing
+    one hold it together, and one without a queue is refused (as they are if one
+    without a queue holds it). flock() is released by the kernel when the process ends,
+    even by kill -9: no stale lock to clear after a crash. Keep the returned file open
+    while serving.
     """
     # "a+": not emptied before we hold it. Open for the life of the process, on purpose.
     handle = open(f"{db_path}.lock", "a+", encoding="utf-8")  # noqa: SIM115
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(handle, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
     except BlockingIOError:
         handle.seek(0)
         holder = handle.read().split()
@@ -60,10 +63,11 @@ def claim(db_path: str, address: str) -> IO[str]:
             db=db_path,
             who=who,
         ) from None
-    handle.seek(0)
-    handle.truncate()
-    handle.write(f"{os.getpid()} {address}\n")
-    handle.flush()
+    if not shared:  # processes sharing the lock would overwrite each other's line
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()} {address}\n")
+        handle.flush()
     return handle
 
 
@@ -229,7 +233,7 @@ def serve(
         handler.cancel()
 
 
-def run_checkpoints(path: str, interval: float = 1.0) -> None:
+def run_checkpoints(path: str, interval: float = 1.0, owner=None) -> None:
     """Checkpoint the WAL every `interval` seconds, in a native thread.
 
     Left to SQLite, the write that fills the WAL (every 1,000 pages: about 400
@@ -241,12 +245,15 @@ def run_checkpoints(path: str, interval: float = 1.0) -> None:
     it (measured; docs/performance.md). The WAL then holds at most a second of writes.
 
     Once a second it also reports the storage faults counted since their last log line.
+    Of several processes sharing the database, the one holding `owner` checkpoints.
     """
     db = database.connect(path)
     pool = gevent.get_hub().threadpool
     while True:
         gevent.sleep(interval)
         database.faults.flush()
+        if owner is not None and not owner.try_take():  # another process checkpoints
+            continue
         # A failure is retried at the next interval; requests checkpoint meanwhile.
         try:
             pool.apply(database.checkpoint, (db,))

@@ -55,6 +55,10 @@ class Runtime:
         self.pushed: dict[str, tuple] = {}
         # Set by a check-in; the ticker then pushes fresh counters to the organisers.
         self.attendance_dirty = False
+        # Several processes share a message queue (kiosk.queue): this one cannot see
+        # the others' clients, and runs the once-only jobs only while `owner` says so.
+        self.queue: Any = None
+        self.owner: Any = None
 
     def room_view(self, db, room: str, full: bool = False) -> dict[str, Any]:
         """A room's state: the audience's, or in full (organisers, the lectern's screen)."""
@@ -208,10 +212,12 @@ class SiteHeaders:
     # accepting next year's self-signed certificate under the same name.
     HSTS = ("Strict-Transport-Security", "max-age=86400")
 
-    def __init__(self, wsgi_app, https: bool = False):
+    def __init__(self, wsgi_app, https: bool = False, process: str | None = None):
         self.wsgi_app = wsgi_app
         self.https = https
         self.headers = self.HEADERS + ((self.HSTS,) if https else ())
+        if process:  # one of several behind a front: which one answered (logs, tests)
+            self.headers += (("X-Kiosk-Process", process),)
 
     def __call__(self, environ, start_response):
         def start(status, headers, exc_info=None):

@@ -300,3 +300,13 @@ def bigday16_file(tmp_path_factory) -> Path:
 def bigday(bigday_file):
     """The generated congress day as the app reads it."""
     return load(bigday_file)
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    """Debian's redis-server on a loopback port of its own, for this test alone."""
+    from .cluster import Redis
+
+    server = Redis(tmp_path).start()
+    yield server
+    server.stop()

@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "kiosk"
 # module of the package must be placed here (a new one is placed on purpose).
 LAYERS: list[set[str]] = [
     {"cli"},
-    {"app", "server"},
+    {"app", "server", "workers"},
     {
         "views.api",
         "views.arrivals",
@@ -29,7 +29,7 @@ LAYERS: list[set[str]] = [
         "events",
     },
     {"views.answers", "push", "auth"},
-    {"web"},
+    {"web", "queue"},  # the message queue: Socket.IO across processes
     {"i18n"},
     {
         "live",

@@ -1,0 +1,494 @@
+"""Several processes: one `kiosk serve` against `kiosk serve --workers N` behind nginx, on a
+real Redis, side by side in one run.
+
+    python bench/cluster.py [--tiny] [--out FILE]
+
+- check-in throughput: one process reached directly, one behind nginx (nginx's own cost),
+  two behind nginx; clients from addresses of their own (127.2.x.y), as kiosks at a venue,
+  so that nginx spreads them; the configurations take turns round by round;
+- push fan-out: 2,000 screens on one process, against 2,000 spread by nginx over two
+  processes, the commands alternating between them (bench/fanout.py's screens and
+  pairing);
+- tap-to-paint in real browsers: Chromium's tablet taps « Suivant », Chromium's room
+  screen repaints the speaker; from the tap to the animation frame that paints the new
+  name, over 50 taps, with one process and with the screen on the other process of two.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import fanout  # noqa: E402
+from checkin import attendees_csv  # noqa: E402
+from common import (  # noqa: E402
+    KIOSK_TOKEN,
+    ORGANISER_TOKEN,
+    Connection,
+    Process,
+    free_port,
+    kiosk_command,
+    percentile,
+    start_kiosk,
+    table,
+)
+
+SIZES = {
+    "full": {"attendees": 6000, "rounds": 8, "per_round": 600, "clients": 16,
+             "screens": 2000, "commands": 50, "fanout_rounds": 3, "taps": 50},
+    "tiny": {"attendees": 200, "rounds": 2, "per_round": 40, "clients": 4,
+             "screens": 20, "commands": 5, "fanout_rounds": 1, "taps": 4},
+}  # fmt: skip
+CHROMIUM = os.environ.get("KIOSK_CHROMIUM", "/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+class Redis:
+    def __init__(self, workdir: Path):
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        redis_server = shutil.which("redis-server") or "/usr/bin/redis-server"
+        self.proc = subprocess.Popen(
+            [redis_server, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(workdir)],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        for _ in range(200):
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+def run_of_free_ports(count: int) -> int:
+    for _ in range(100):
+        base = free_port()
+        try:
+            for p in range(base, base + count):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", p))
+            return base
+        except OSError:
+            continue
+    raise RuntimeError("no run of free ports")
+
+
+class Front:
+    """`kiosk serve --workers N` behind its nginx: the port is the front's; CPU and memory
+    are the sum over the kiosk processes (nginx's own are reported apart)."""
+
+    spread = True  # clients from many addresses, as nginx hashes them
+
+    def __init__(self, workdir: Path, db: Path, workers: int, redis: Redis, clock: str):
+        self.workers = workers
+        self.port = run_of_free_ports(workers + 1)
+        self.log = workdir / f"front-{self.port}.log"
+        argv = [
+            *kiosk_command(), "serve", "--workers", str(workers), "--message-queue", redis.url,
+            "--host", "127.0.0.1", "--port", str(self.port), "--db", str(db), "--clock", clock,
+        ]  # fmt: skip
+        self.process = Process(argv, self.port, self.log)
+        self.process.start("/api/schedule")
+        for p in range(self.port + 1, self.port + 1 + workers):  # every process answers
+            wait_for(p)
+
+    def pids(self) -> list[int]:
+        return [
+            pid
+            for pid, args in processes()
+            if b"--behind-proxy" in args
+            and (
+                int(args[args.index(b"--port") + 1])
+                in range(self.port + 1, self.port + 1 + self.workers)
+            )
+        ]
+
+    def nginx_pids(self) -> list[int]:
+        """This front's nginx: the supervisor's child and its workers."""
+        masters = children(self.process.proc.pid, b"nginx")
+        return masters + [pid for master in masters for pid in children(master, b"nginx")]
+
+    def cpu_seconds(self) -> float:
+        return sum(cpu_of(pid) for pid in self.pids())
+
+    def nginx_cpu_seconds(self) -> float:
+        return sum(cpu_of(pid) for pid in self.nginx_pids())
+
+    def peak_rss_mb(self) -> float:
+        return sum(rss_of(pid) for pid in self.pids())
+
+    def stop(self) -> None:
+        self.process.stop()
+
+
+class Direct:
+    """One `kiosk serve`, reached directly."""
+
+    spread = False
+
+    def __init__(self, db: Path, clock: str):
+        self.process = start_kiosk(db, clock)
+        self.port = self.process.port
+
+    def cpu_seconds(self) -> float:
+        return self.process.cpu_seconds()
+
+    def nginx_cpu_seconds(self) -> float:
+        return 0.0
+
+    def peak_rss_mb(self) -> float:
+        return self.process.peak_rss_mb()
+
+    def stop(self) -> None:
+        self.process.stop()
+
+
+def processes():
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                yield int(entry.name), (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+
+
+def children(parent: int, name: bytes) -> list[int]:
+    found = []
+    for pid, args in processes():
+        try:
+            ppid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == parent and args[0].startswith(name):
+            found.append(pid)
+    return found
+
+
+def cpu_of(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_of(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def wait_for(port: int) -> None:
+    from common import get
+
+    for _ in range(600):
+        try:
+            if asyncio.run(get(port, "/api/schedule"))[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing answers on {port}")
+
+
+def database(workdir: Path, name: str, attendees: int) -> tuple[Path, list[str]]:
+    import sqlite3
+
+    db = workdir / f"{name}.db"
+    subprocess.run(
+        [*kiosk_command(), "attendees", "import",
+         str(attendees_csv(workdir / f"{name}.csv", attendees)), "--db", str(db)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    codes = [c for (c,) in sqlite3.connect(db).execute("SELECT code FROM attendees")]
+    return db, codes
+
+
+# --- check-in throughput ----------------------------------------------------------------
+
+
+async def round_of_checkins(port: int, codes: list[str], clients: int) -> float:
+    """`clients` kiosks, each from its own address, scanning their share one after
+    another on a keep-alive connection: check-ins per second."""
+
+    async def kiosk(n: int, share: list[str]) -> None:
+        conn = await Connection(port, f"127.2.{n >> 8 & 255}.{n & 255 or 1}").open()
+        try:
+            for code in share:
+                status, body = await conn.request(
+                    "POST", "/api/checkin", {"code": code},
+                    {"Authorization": f"Bearer {KIOSK_TOKEN}", "X-Kiosk-Device": f"k{n}"},
+                )  # fmt: skip
+                if b'"checked_in"' not in body:
+                    raise RuntimeError(f"got {status} {body[:200]!r}")
+        finally:
+            conn.close()
+
+    start = time.perf_counter()
+    await asyncio.gather(*(kiosk(n + 1, codes[n::clients]) for n in range(clients)))
+    return len(codes) / (time.perf_counter() - start)
+
+
+def checkin_throughput(workdir: Path, redis: Redis, size: dict) -> dict:
+    configs = {}
+    codes = {}
+    try:
+        db, codes["one"] = database(workdir, "one", size["attendees"])
+        configs["one"] = Direct(db, "2023-07-03T08:30")
+        db, codes["one_front"] = database(workdir, "one-front", size["attendees"])
+        configs["one_front"] = Front(workdir, db, 1, redis, "2023-07-03T08:30")
+        db, codes["two_front"] = database(workdir, "two-front", size["attendees"])
+        configs["two_front"] = Front(workdir, db, 2, redis, "2023-07-03T08:30")
+        rates: dict[str, list[float]] = {name: [] for name in configs}
+        cpu0 = {name: (c.cpu_seconds(), c.nginx_cpu_seconds()) for name, c in configs.items()}
+        per = size["per_round"]
+        for r in range(size["rounds"]):
+            # the order of the configurations turns with the rounds: none always goes first
+            names = list(configs)[r % 3 :] + list(configs)[: r % 3]
+            for name in names:
+                batch = codes[name][r * per : (r + 1) * per]
+                rates[name].append(
+                    asyncio.run(round_of_checkins(configs[name].port, batch, size["clients"]))
+                )
+        done = size["rounds"] * per
+        out = {}
+        for name, config in configs.items():
+            cpu, nginx_cpu = config.cpu_seconds(), config.nginx_cpu_seconds()
+            out[name] = {
+                "throughput": statistics.median(rates[name]),
+                "rounds": rates[name],
+                "cpu_ms": (cpu - cpu0[name][0]) * 1000 / done,
+                "nginx_cpu_ms": (nginx_cpu - cpu0[name][1]) * 1000 / done,
+            }
+        return out
+    finally:
+        for config in configs.values():
+            config.stop()
+
+
+# --- fan-out ----------------------------------------------------------------------------
+
+
+def fanout_pair(workdir: Path, redis: Redis, size: dict) -> dict:
+    one = two = None
+    try:
+        one = Direct(workdir / "fan-one.db", "2023-07-03T10:20")
+        two = Front(workdir, workdir / "fan-two.db", 2, redis, "2023-07-03T10:20")
+        return fanout.run_pair(
+            {
+                "one": (one, "lamartine", fanout.kiosk_command_step),
+                "two": (two, "lamartine", fanout.kiosk_command_step),
+            },
+            size["screens"],
+            size["commands"],
+            workdir,
+            2,
+            size["fanout_rounds"],
+        )
+    finally:
+        for config in (one, two):
+            if config is not None:
+                config.stop()
+
+
+# --- tap to paint -----------------------------------------------------------------------
+
+# On the room screen, before its scripts: the moment of the animation frame that paints
+# each new speaker's name.
+PAINTED = """
+window.painted = [];
+let shown = null;
+new MutationObserver(() => {
+  const name = document.querySelector('.turn.current .name');
+  const text = name ? name.textContent : null;
+  if (text && text !== shown) {
+    shown = text;
+    requestAnimationFrame((t) => window.painted.push([text, performance.timeOrigin + t]));
+  }
+}).observe(document, {childList: true, subtree: true, characterData: true});
+"""
+# The speaker on the screen is the last one painted.
+PAINTED_NOW = """() => {
+  const name = document.querySelector('.turn.current .name');
+  const last = window.painted[window.painted.length - 1];
+  return name !== null && last !== undefined && last[0] === name.textContent;
+}"""
+TAP = """() => {
+  const at = performance.timeOrigin + performance.now();
+  document.querySelector('button[data-action=next]').click();
+  return at;
+}"""
+
+
+def taps(browser, tablet_url: str, screen_url: str, api_port: int, count: int) -> list[float]:
+    """`count` taps on « Suivant », each from the same turn (put back through the API
+    between taps, unmeasured): from the tap to the frame that paints the speaker, in ms."""
+    tablet = browser.new_page(viewport={"width": 1280, "height": 800})
+    tablet.goto(tablet_url)
+    tablet.wait_for_selector("body[data-online=yes]")
+    screen_context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    screen_context.add_init_script(PAINTED)
+    screen = screen_context.new_page()
+    screen.goto(screen_url)
+    screen.wait_for_selector("body[data-online=yes]")
+    out = []
+
+    def command(action: str, body: dict) -> int:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{api_port}/api/rooms/lamartine/{action}",
+            data=json.dumps(body).encode(),
+            headers={"Authorization": f"Bearer {ORGANISER_TOKEN}",
+                     "Content-Type": "application/json"},
+        )  # fmt: skip
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())["version"]
+
+    version = command("goto", {"session": "session-2", "turn": 0})
+    for _ in range(count):
+        # Both pages show the first turn before the tap (else the tablet's versioned Next
+        # would be refused as stale), and the tablet's guard against a double tap (its
+        # buttons held for 600 ms after a command) is over.
+        tablet.wait_for_function(
+            "v => document.body.dataset.version === String(v) "
+            "&& !document.body.classList.contains('busy')",
+            arg=version,
+        )
+        screen.wait_for_function("v => document.body.dataset.version === String(v)", arg=version)
+        screen.wait_for_function(PAINTED_NOW)  # its frame may come after the version
+        before = screen.evaluate("() => window.painted.length")
+        at = tablet.evaluate(TAP)
+        screen.wait_for_function("n => window.painted.length > n", arg=before)
+        painted = screen.evaluate("() => window.painted[window.painted.length - 1][1]")
+        out.append(painted - at)
+        # Back to the first turn, unmeasured: « Précédent » withdraws the turn just
+        # called (not heard), so that the next tap calls it again.
+        version = command("previous", {})
+    screen_context.close()
+    tablet.close()
+    return out
+
+
+def tap_to_paint(workdir: Path, redis: Redis, count: int) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    out = {}
+    one = two = None
+    try:
+        one = Direct(workdir / "tap-one.db", "2023-07-03T11:40")
+        two = Front(workdir, workdir / "tap-two.db", 2, redis, "2023-07-03T11:40")
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            base = f"http://127.0.0.1:{one.port}"
+            out["one"] = taps(
+                browser, f"{base}/organiser?token={ORGANISER_TOKEN}",
+                f"{base}/screen/lamartine", one.port, count,
+            )  # fmt: skip
+            # Every Chromium page comes from 127.0.0.1, which nginx sends to one process:
+            # the tablet goes through the front, the screen to the other process's port.
+            front = f"http://127.0.0.1:{two.port}"
+            with urllib.request.urlopen(f"{front}/api/schedule", timeout=10) as response:
+                tablet_process = int(response.headers["X-Kiosk-Process"])
+            other = next(p for p in range(two.port + 1, two.port + 3) if p != tablet_process)
+            out["two"] = taps(
+                browser, f"{front}/organiser?token={ORGANISER_TOKEN}",
+                f"http://127.0.0.1:{other}/screen/lamartine", two.port, count,
+            )  # fmt: skip
+            browser.close()
+    finally:
+        for config in (one, two):
+            if config is not None:
+                config.stop()
+    return out
+
+
+def run(workdir: Path, size_name: str = "full") -> tuple[str, dict]:
+    size = SIZES[size_name]
+    redis = Redis(workdir)
+    try:
+        checkins = checkin_throughput(workdir, redis, size)
+        fan = fanout_pair(workdir, redis, size)
+        paint = tap_to_paint(workdir, redis, size["taps"])
+    finally:
+        redis.stop()
+    return report(checkins, fan, paint, size), {"checkin": checkins, "fanout": fan, "tap": paint}
+
+
+def report(checkins: dict, fan: dict, paint: dict, size: dict) -> str:
+    one = checkins["one"]["throughput"]
+    rows = [
+        [label, checkins[key]["throughput"], checkins[key]["throughput"] / one,
+         checkins[key]["cpu_ms"], checkins[key]["nginx_cpu_ms"],
+         " · ".join(f"{r:,.0f}" for r in checkins[key]["rounds"])]
+        for key, label in (("one", "1 process, direct"), ("one_front", "1 process behind nginx"),
+                           ("two_front", "2 processes behind nginx"))
+    ]  # fmt: skip
+    text = "### Check-in throughput\n\n" + table(
+        ["", "check-ins/s (median round)", "× 1 process", "kiosk CPU ms/check-in",
+         "nginx CPU ms/check-in", "rounds"], rows,
+    )  # fmt: skip
+    text += "\n\n### Push fan-out\n\n" + table(
+        ["screens", "", "p50 ms", "p99 ms", "max ms", "per-round p99", "lost", "kiosk CPU %"],
+        [
+            [fan[k]["n"], label, fan[k]["p50"], fan[k]["p99"], fan[k]["max"],
+             " · ".join(f"{r:.0f}" for r in fan[k]["p99_by_round"]), fan[k]["missing"],
+             fan[k]["server_cpu_pct"]]
+            for k, label in (("one", "1 process"), ("two", "2 processes behind nginx"))
+        ],
+    )  # fmt: skip
+    text += "\n\n### Tap to paint (Chromium tablet → Chromium screen)\n\n" + table(
+        ["", "taps", "p50 ms", "p95 ms", "max ms"],
+        [
+            [label, len(paint[k]), percentile(paint[k], 50), percentile(paint[k], 95),
+             max(paint[k])]
+            for k, label in (("one", "1 process"),
+                             ("two", "2 processes: the screen on the other one"))
+        ],
+    )  # fmt: skip
+    return text
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tiny", action="store_true")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        text, data = run(Path(tmp), "tiny" if args.tiny else "full")
+    print(text)
+    if args.out:
+        args.out.write_text(json.dumps(data, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    sys.exit(main())

@@ -1,0 +1,158 @@
+"""Several `kiosk serve` processes, one event: the message queue they share, and the jobs
+only one of them runs.
+
+Flask-SocketIO's documented way to spread Socket.IO over several processes is a message
+queue: every process publishes what it emits, and each delivers to its own clients what
+the others published. `MessageQueue` is python-socketio's Redis manager with three
+changes for a day at a venue, where Redis can restart under us:
+
+- while Redis is unreachable, a process keeps serving its own screens (the manager
+  delivers locally before it publishes) and stops trying to publish: each attempt
+  would hold up the command that emitted it;
+- it reconnects by itself, at most `RETRY_MAX` seconds apart (the manager's backoff
+  grows to a minute), and once subscribed again calls `on_resubscribed`, so that the
+  process re-sends its screens what they missed: pushes from the other processes were
+  lost meanwhile (Redis' publish/subscribe keeps nothing), the states are in SQLite;
+- the other processes' emits are shown to `heard` (the clock ticker's owner learns there
+  which states the others pushed, and does not push them again).
+
+`Owner` says which process runs the jobs that must run once per event (the clock ticker,
+the WAL checkpointer): the one holding `<db>.owner`, an flock the kernel releases when
+the process dies, even by kill -9; another then takes it within a second.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import time
+from collections.abc import Callable
+from typing import IO, Any
+
+from socketio import RedisManager
+
+log = logging.getLogger(__name__)
+
+# Seconds between two attempts to reach Redis again.
+RETRY_MAX = 2.0
+# Seconds a connection to Redis may take: a Redis host that drops packets must not hold
+# a command for longer.
+CONNECT_TIMEOUT = 2.0
+
+
+class MessageQueue(RedisManager):
+    """python-socketio's Redis manager, surviving a Redis outage (see the module)."""
+
+    def __init__(
+        self,
+        url: str,
+        channel: str,
+        on_resubscribed: Callable[[], None] | None = None,
+        heard: Callable[[str, Any, str | None], None] | None = None,
+        on_change: Callable[[bool], None] | None = None,
+    ):
+        super().__init__(
+            url,
+            channel=channel,
+            redis_options={
+                "socket_connect_timeout": CONNECT_TIMEOUT,
+                "socket_keepalive": True,
+                "health_check_interval": 10,
+            },
+        )
+        self.up = True
+        self.on_resubscribed = on_resubscribed
+        self.heard = heard
+        self.on_change = on_change
+
+    def _set_up(self, up: bool) -> None:
+        if up == self.up:
+            return
+        self.up = up
+        if up:
+            log.warning("message queue %s reachable again", self.redis_url)
+        else:
+            log.error(
+                "message queue %s unreachable: serving this process's screens only, reconnecting",
+                self.redis_url,
+            )
+        if self.on_change is not None:
+            self.on_change(up)
+
+    def _publish(self, data):
+        if not self.up:  # the listener reconnects; until then each try would block
+            return None
+        try:
+            if not self.connected:
+                self._redis_connect()
+            return self.redis.publish(self.channel, self.json.dumps(data))
+        except Exception as exc:
+            self.connected = False
+            log.debug("publish failed: %s", exc)
+            self._set_up(False)
+            return None
+
+    def _redis_listen_with_retries(self):
+        pause = 0.25
+        first = True
+        while True:
+            try:
+                self._redis_connect()
+                self.pubsub.subscribe(self.channel)
+                self._set_up(True)
+                if not first and self.on_resubscribed is not None:
+                    try:
+                        self.on_resubscribed()
+                    except Exception:
+                        log.exception("resync after the message queue came back failed")
+                first = False
+                pause = 0.25
+                yield from self.pubsub.listen()
+            except Exception as exc:
+                self.connected = False
+                log.debug("listen failed: %s", exc)
+                self._set_up(False)
+                time.sleep(pause)
+                pause = min(pause * 2, RETRY_MAX)
+
+    def _handle_emit(self, message):
+        super()._handle_emit(message)
+        if self.heard is not None and message.get("host_id") != self.host_id:
+            data = message.get("data")
+            if isinstance(data, list) and len(data) == 1:
+                data = data[0]
+            self.heard(message.get("event"), data, message.get("room"))
+
+
+def channel_name(db_path: str) -> str:
+    """The queue's channel: the same for every process of one event (one database), and
+    different for two events sharing one Redis."""
+    import hashlib
+    import os
+
+    return "kiosk-" + hashlib.sha256(os.path.abspath(db_path).encode()).hexdigest()[:16]
+
+
+class Owner:
+    """Whether this process runs the event's once-only jobs: holds `<db>.owner`."""
+
+    def __init__(self, db_path: str):
+        self.path = f"{db_path}.owner"
+        self.handle: IO[str] | None = None
+
+    def try_take(self) -> bool:
+        if self.handle is not None:
+            return True
+        handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held while owned
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return False
+        self.handle = handle
+        return True
+
+    def release(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
+            self.handle = None

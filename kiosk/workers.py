@@ -1,0 +1,208 @@
+"""`kiosk serve --workers N`: N `kiosk serve` processes sharing a message queue, and nginx
+in front of them, started, watched and stopped as one.
+
+Each process is one gevent loop on one core; the front spreads clients over them with
+sticky sessions (kiosk/deploy/nginx.conf). A process that dies is started again after
+`RESTART_PAUSE`; meanwhile its clients reconnect through the front to the others. The
+processes listen on loopback only: nobody reaches them but the front, which is why they
+may trust the client address the front passes on (--behind-proxy).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from importlib import resources
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+# Seconds before a process that died is started again (a crash loop stays slow).
+RESTART_PAUSE = 1.0
+# A process that ends within this many seconds of its start, this many times in a row,
+# cannot start (a wrong option, a locked database): everything stops, with its message.
+QUICK_END, QUICK_ENDS = 5.0, 3
+# Seconds the processes get to stop on SIGTERM before they are killed.
+STOP_WAIT = 10.0
+KIOSK = [sys.executable, "-c", "from kiosk.cli import main; main()"]
+
+
+class FrontMissing(RuntimeError):
+    """nginx is not installed."""
+
+
+def nginx_binary() -> str:
+    found = shutil.which("nginx") or next(
+        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if Path(p).exists()), None
+    )
+    if found is None:
+        raise FrontMissing("nginx")
+    return found
+
+
+def nginx_config(
+    prefix: Path,
+    host: str,
+    port: int,
+    upstreams: list[int],
+    certfile: str | None = None,
+    keyfile: str | None = None,
+) -> str:
+    """kiosk/deploy/nginx.conf filled in for these processes, this address and TLS."""
+    template = resources.files("kiosk").joinpath("deploy/nginx.conf").read_text("utf-8")
+    listen_host = f"[{host}]" if ":" in host else host
+    listen = f"        listen {listen_host}:{port}{' ssl' if certfile else ''};\n"
+    if certfile:
+        listen += (
+            f"        ssl_certificate {Path(certfile).resolve()};\n"
+            f"        ssl_certificate_key {Path(keyfile).resolve()};\n"
+            "        ssl_protocols TLSv1.2 TLSv1.3;\n"
+        )
+    servers = "\n".join(
+        f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=2s;" for p in upstreams
+    )
+    return (
+        template.replace("@PREFIX@", str(prefix))
+        .replace("@UPSTREAMS@", servers)
+        .replace("@LISTEN@", listen)
+    )
+
+
+class Supervisor:
+    """The processes and the front: started, restarted when one dies, stopped together."""
+
+    def __init__(self, worker_args: list[list[str]], nginx: list[str], env: dict[str, str]):
+        self.worker_args = worker_args
+        self.nginx_args = nginx
+        self.env = env
+        self.workers: list[subprocess.Popen | None] = [None] * len(worker_args)
+        self.front: subprocess.Popen | None = None
+        self.stopping = False
+        self.started = [0.0] * len(worker_args)
+        self.quick_ends = [0] * len(worker_args)
+
+    def start_worker(self, n: int) -> None:
+        self.started[n] = time.monotonic()
+        self.workers[n] = subprocess.Popen(
+            [*KIOSK, *self.worker_args[n]], env=self.env, preexec_fn=_end_with_parent
+        )
+
+    def run(self) -> int:
+        from .server import raise_open_files_limit
+
+        raise_open_files_limit()  # inherited by nginx and the processes
+        for n in range(len(self.workers)):
+            self.start_worker(n)
+        self.front = subprocess.Popen(self.nginx_args, preexec_fn=_end_with_parent)
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self._stop)
+        try:
+            while not self.stopping:
+                if self.front.poll() is not None:
+                    log.error("the front (nginx) stopped: exit status %s", self.front.returncode)
+                    return 1
+                for n, proc in enumerate(self.workers):
+                    if proc is not None and proc.poll() is not None and not self.stopping:
+                        quick = time.monotonic() - self.started[n] < QUICK_END
+                        self.quick_ends[n] = self.quick_ends[n] + 1 if quick else 0
+                        if self.quick_ends[n] >= QUICK_ENDS:
+                            log.error("process %d cannot start: stopping", n + 1)
+                            return 1
+                        log.error(
+                            "process %d (port %s) ended with status %s: starting it again",
+                            n + 1,
+                            self.worker_args[n][self.worker_args[n].index("--port") + 1],
+                            proc.returncode,
+                        )
+                        time.sleep(RESTART_PAUSE)
+                        if not self.stopping:
+                            self.start_worker(n)
+                time.sleep(0.2)  # the supervisor's own pace: it only watches
+            return 0
+        finally:
+            self.shutdown()
+
+    def _stop(self, signum, frame) -> None:
+        self.stopping = True
+
+    def shutdown(self) -> None:
+        self.stopping = True
+        procs = [p for p in [*self.workers, self.front] if p is not None and p.poll() is None]
+        if self.front is not None and self.front.poll() is None:
+            # nginx's fast stop: a graceful one (SIGQUIT) would wait for every open
+            # websocket to close, which screens never do by themselves.
+            self.front.send_signal(signal.SIGTERM)
+        for proc in self.workers:
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_WAIT
+        for proc in procs:
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _end_with_parent() -> None:
+    """In a child, before it runs: the kernel sends it SIGTERM if the supervisor dies,
+    even by kill -9, so that no process or nginx is left holding the ports (Linux)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def worker_ports(port: int, workers: int) -> list[int]:
+    """The processes listen on the ports right after the front's."""
+    return [port + n for n in range(1, workers + 1)]
+
+
+def prepare(
+    workers: int,
+    host: str,
+    port: int,
+    serve_args: list[str],
+    certfile: str | None,
+    keyfile: str | None,
+    front_url: str,
+) -> Supervisor:
+    """The supervisor of `workers` processes (each `kiosk serve` with `serve_args`) and
+    nginx on host:port; nginx's files in a temporary folder of its own."""
+    nginx = nginx_binary()
+    prefix = Path(tempfile.mkdtemp(prefix="kiosk-front-"))
+    ports = worker_ports(port, workers)
+    (prefix / "nginx.conf").write_text(
+        nginx_config(prefix, host, port, ports, certfile, keyfile), encoding="utf-8"
+    )
+    epoch = str(time.time())  # one simulated clock for all (ignored without --clock)
+    worker_args = [
+        [
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(p),
+            *serve_args,
+            "--behind-proxy",
+            "--public-url",
+            front_url,
+            "--clock-epoch",
+            epoch,
+        ]
+        for p in ports
+    ]
+    return Supervisor(
+        worker_args,
+        [nginx, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-g", "daemon off;"],
+        dict(os.environ),
+    )

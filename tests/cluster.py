@@ -1,0 +1,82 @@
+"""Helpers for the tests of several processes: Debian's redis-server on a port of its own,
+and a socket.io client that queues what it receives."""
+
+from __future__ import annotations
+
+import queue
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import socketio
+
+from .conftest import free_port
+
+REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
+
+
+class Redis:
+    """redis-server on loopback, nothing saved to disk; restartable on the same port."""
+
+    def __init__(self, folder: Path):
+        self.folder, self.port = folder, free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> Redis:
+        if not Path(REDIS).exists():
+            pytest.fail("redis-server not found: apt-get install redis-server")
+        self.proc = subprocess.Popen(
+            [REDIS, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.folder)],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                import redis
+
+                if redis.Redis(port=self.port, socket_connect_timeout=0.5).ping():
+                    return self
+            except Exception:
+                time.sleep(0.05)  # polling for readiness
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
+class Listener:
+    """A socket.io client that queues the events it receives."""
+
+    def __init__(self, url: str, token: str | None = None, headers=None, **options):
+        self.events: queue.Queue = queue.Queue()
+        self.client = socketio.Client(reconnection=False, **options)
+        for name in ("state", "attendance", "queue"):
+            self.client.on(name, lambda data, name=name: self.events.put((name, data)))
+        self.client.connect(
+            url,
+            transports=["websocket"],
+            auth={"token": token} if token else None,
+            headers=headers or {},
+        )
+
+    def wait_for(self, name: str, check=lambda data: True, timeout: float = 10.0):
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no {name} event as expected within {timeout} s")
+            try:
+                got, data = self.events.get(timeout=left)
+            except queue.Empty:
+                continue
+            if got == name and check(data):
+                return data
+
+    def close(self) -> None:
+        self.client.disconnect()

@@ -1,0 +1,255 @@
+"""`kiosk serve --workers 2`: two processes behind Debian's nginx, sharing a real Redis.
+
+Clients come from different loopback addresses (127.0.0.x), as phones and screens come
+from different addresses at a venue; nginx hashes each address to one process, and the
+X-Kiosk-Process header says which one answered.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from .browsing import SERVER_DOWN
+from .cluster import Listener
+from .conftest import KIOSK_COMMAND, KIOSK_TOKEN, TOKEN
+
+
+def free_ports(count: int) -> int:
+    """A port followed by count-1 free ports (the front's and its processes')."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            base = s.getsockname()[1]
+        if base + count > 65535:
+            continue
+        try:
+            for p in range(base, base + count):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", p))
+            return base
+        except OSError:
+            continue
+    raise RuntimeError("no run of free ports")
+
+
+class Front:
+    """`kiosk serve --workers N` in its own process group."""
+
+    def __init__(self, tmp_path: Path, redis_url: str, workers: int = 2, clock="2023-07-03T10:20"):
+        self.port = free_ports(workers + 1)
+        self.db = tmp_path / "kiosk.db"
+        self.log = tmp_path / "front.log"
+        self.workers = workers
+        cmd = [
+            *KIOSK_COMMAND, "serve", "--workers", str(workers), "--message-queue", redis_url,
+            "--host", "127.0.0.1", "--port", str(self.port), "--db", str(self.db),
+            "--clock", clock,
+        ]  # fmt: skip
+        env = dict(
+            os.environ, KIOSK_ORGANISER_TOKEN=TOKEN, KIOSK_KIOSK_TOKEN=KIOSK_TOKEN, KIOSK_LANG="en"
+        )
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(
+                cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp_path,
+                start_new_session=True,
+            )  # fmt: skip
+        self.url = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 60
+        # Ready when every process answers through the front's own address... and its own.
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"kiosk serve --workers exited: {self.log.read_text()}")
+            if all(self.answers(p) for p in self.process_ports()) and self.answers(self.port):
+                return
+            time.sleep(0.1)  # polling for readiness
+        raise RuntimeError(f"--workers did not start: {self.log.read_text()}")
+
+    def process_ports(self) -> list[int]:
+        return [self.port + n for n in range(1, self.workers + 1)]
+
+    @staticmethod
+    def answers(port: int) -> bool:
+        try:
+            return request("127.0.0.1", port, "GET", "/api/schedule")[0] == 200
+        except OSError:
+            return False
+
+    def request(self, source: str, method: str, path: str, body=None, token=None):
+        return request(source, self.port, method, path, body, token)
+
+    def pid_of(self, port: int) -> int:
+        """The process listening on `port` (its command line names it)."""
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                args = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if (
+                b"serve" in args
+                and b"--port" in args
+                and args[args.index(b"--port") + 1] == (str(port).encode())
+                and b"--behind-proxy" in args
+            ):
+                return int(entry.name)
+        raise LookupError(port)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+
+def request(source: str, port: int, method: str, path: str, body=None, token=None):
+    """An HTTP request from the loopback address `source`: (status, headers, JSON)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=(source, 0))
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    try:
+        conn.request(method, path, json.dumps(body) if body is not None else None, headers)
+        response = conn.getresponse()
+        data = response.read()
+        return response.status, dict(response.getheaders()), json.loads(data or b"null")
+    finally:
+        conn.close()
+
+
+def sources_on_each_process(front: Front) -> dict[str, str]:
+    """For each process (by its port), a loopback address nginx sends to it."""
+    found: dict[str, str] = {}
+    for n in range(2, 60):
+        source = f"127.0.0.{n}"
+        _status, headers, _ = front.request(source, "GET", "/api/rooms/lamartine/state")
+        found.setdefault(headers["X-Kiosk-Process"], source)
+        if len(found) == front.workers:
+            return found
+    raise AssertionError(f"nginx sent every address to {set(found)}")
+
+
+def socket_from(front: Front, source: str, token: str | None = None) -> Listener:
+    """A socket.io client connected through the front from `source` (websocket only)."""
+    sock = socket.create_connection(("127.0.0.1", front.port), source_address=(source, 0))
+    return Listener(front.url, token, websocket_extra_options={"socket": sock})
+
+
+def closed(port: int) -> None:
+    """Returns once nothing listens on `port` any more: a process killed with its threads
+    still exiting holds its sockets a moment after its main thread is a zombie."""
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        except ConnectionRefusedError:
+            return
+        assert time.monotonic() < deadline, f"port {port} still open"
+        time.sleep(0.01)  # polling for the end of a process we do not own
+
+
+@pytest.fixture
+def front(tmp_path, redis_server):
+    running = Front(tmp_path, redis_server.url)
+    yield running
+    running.stop()
+
+
+def test_a_screen_on_one_process_sees_a_command_sent_to_the_other(front):
+    (one, a), (two, b) = sorted(sources_on_each_process(front).items())
+    assert one != two
+    screen = socket_from(front, a)
+    try:
+        assert screen.client.call("join", {"room": "lamartine"}, timeout=5) == {"ok": True}
+        screen.wait_for("state")
+        status, headers, state = front.request(
+            b, "POST", "/api/rooms/lamartine/message", {"text": "Salle comble"}, TOKEN
+        )
+        assert status == 200, state
+        assert headers["X-Kiosk-Process"] == two  # the command went to the other process
+        seen = screen.wait_for("state", lambda s: s["message"] == "Salle comble")
+        assert seen["version"] == state["version"]
+    finally:
+        screen.close()
+
+
+def test_a_check_in_through_one_process_reaches_the_arrivals_on_the_other(front):
+    (one, a), (two, b) = sorted(sources_on_each_process(front).items())
+    desk = socket_from(front, a, token=TOKEN)
+    try:
+        assert desk.client.call("watch_attendance", {}, timeout=5) == {"ok": True}
+        assert desk.wait_for("attendance")["checked_in"] == 0
+        status, headers, walk_in = front.request(
+            b, "POST", "/api/attendees",
+            {"first_name": "Léa", "last_name": "Martin", "category": "presse"}, KIOSK_TOKEN,
+        )  # fmt: skip
+        assert status == 201, walk_in
+        assert headers["X-Kiosk-Process"] == two
+        desk.wait_for("attendance", lambda counts: counts["checked_in"] == 1)
+        # the walk-in's code checks in (once) through the other process too
+        status, _, again = front.request(
+            a, "POST", "/api/checkin", {"code": walk_in["code"]}, KIOSK_TOKEN
+        )
+        assert (status, again["status"]) == (200, "already_checked_in")
+    finally:
+        desk.close()
+
+
+def test_the_front_passes_the_clients_own_address_to_the_throttles(front):
+    (_one, a), (_two, b) = sorted(sources_on_each_process(front).items())
+    # Eleven wrong secrets from one address: that address is told to wait...
+    statuses = [
+        front.request(a, "GET", "/api/attendees", token="wrong-" + "x" * 30)[0] for _ in range(11)
+    ]
+    assert statuses[-1] == 429
+    # ...and a kiosk at another address still checks in.
+    status, _, answer = front.request(b, "POST", "/api/checkin", {"code": "A" * 24}, KIOSK_TOKEN)
+    assert status == 404, answer  # an unknown code, not a refusal of the address
+
+
+@pytest.mark.browser
+def test_a_killed_process_its_screen_comes_back_through_the_front(front, pages):
+    from playwright.sync_api import expect
+
+    pages.expect_console(SERVER_DOWN)  # a process is killed on purpose
+    screen = pages.open(front.url + "/screen/lamartine", 1280, 720)
+    expect(screen.locator("body[data-online=yes]")).to_have_count(1)
+    # The browser comes from 127.0.0.1: whichever process that hashes to is killed.
+    _, headers, _ = request("127.0.0.1", front.port, "GET", "/api/schedule")
+    victim = int(headers["X-Kiosk-Process"])
+    pid = front.pid_of(victim)
+    os.kill(pid, signal.SIGKILL)
+    closed(victim)  # a request now is refused there, and goes to the other process
+    status, _, state = front.request(
+        "127.0.0.1", "POST", "/api/rooms/lamartine/message", {"text": "Après la panne"}, TOKEN
+    )
+    assert status == 200, state  # the front sent the command to the process left
+    # and the welcome desk goes on: a walk-in registered and checked in, through the front
+    status, _, walk_in = front.request(
+        "127.0.0.1", "POST", "/api/attendees",
+        {"first_name": "Noël", "last_name": "Bézier", "category": "presse"}, KIOSK_TOKEN,
+    )  # fmt: skip
+    assert status == 201, walk_in
+    status, _, again = front.request(
+        "127.0.0.1", "POST", "/api/checkin", {"code": walk_in["code"]}, KIOSK_TOKEN
+    )
+    assert (status, again["status"]) == (200, "already_checked_in")
+    expect(screen.locator("#message")).to_contain_text("Après la panne", timeout=15_000)
+    expect(screen.locator("body[data-online=yes]")).to_have_count(1)
+    # and the supervisor starts the killed process again
+    deadline = time.monotonic() + 20
+    while not Front.answers(victim):
+        assert time.monotonic() < deadline, front.log.read_text()
+        time.sleep(0.1)  # polling for the restart
