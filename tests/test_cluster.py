@@ -10,8 +10,10 @@ import queue
 import signal
 import time
 
+import pytest
 import requests
 
+from .browsing import ARTIFACTS
 from .cluster import Listener
 from .conftest import KIOSK_TOKEN, TOKEN, Server, free_port, run_kiosk
 
@@ -170,6 +172,30 @@ def test_a_logout_through_one_process_ends_the_session_on_the_other(tmp_path, re
         # its socket, though the logout went through the other.
         assert thief.get(f"{first.url}/api/attendees?q=", timeout=5).status_code == 401
         assert dropped.get(timeout=10)
+    finally:
+        first.kill(signal.SIGTERM)
+        second.kill(signal.SIGTERM)
+
+
+@pytest.mark.browser
+def test_the_tablet_and_the_board_say_when_redis_is_away(tmp_path, redis_server, pages):
+    from playwright.sync_api import expect
+
+    first, second = pair(tmp_path, redis_server.url)
+    try:
+        tablet = pages.open(f"{first.url}/organiser?token={TOKEN}", 1280, 800)
+        board = pages.open(f"{first.url}/organiser/board?token={TOKEN}", 1280, 800)
+        for page in (tablet, board):
+            expect(page.locator("body[data-online=yes]")).to_have_count(1)
+            expect(page.locator("#queue-down")).to_be_hidden()
+        redis_server.stop()
+        for page in (tablet, board):
+            expect(page.locator("#queue-down")).to_be_visible()
+            expect(page.locator("#queue-down")).to_contain_text("File de messages injoignable")
+        tablet.screenshot(path=ARTIFACTS / "tablet-queue-down.png")
+        redis_server.start()
+        for page in (tablet, board):
+            expect(page.locator("#queue-down")).to_be_hidden(timeout=15_000)
     finally:
         first.kill(signal.SIGTERM)
         second.kill(signal.SIGTERM)

@@ -178,7 +178,7 @@
   if (states[boot.rooms[0]]) clock.set(states[boot.rooms[0]]);
   tick();
   setInterval(tick, 500);
-  connect(boot.rooms, (s) => {
+  const socket = connect(boot.rooms, (s) => {
     if (accept(s)) paint(s);
   }, (up) => {
     if (up && !online) resync = new Set(boot.rooms);
@@ -187,4 +187,6 @@
     $("link").dataset.up = up ? "yes" : "no";
     document.body.dataset.online = up ? "yes" : "no";
   }, { full: true });
+  socket.on("connect", () => socket.emit("watch_attendance"));  // for `queue`, below
+  Kiosk.followQueue(socket);
 })();

@@ -170,6 +170,15 @@ const Kiosk = (() => {
     });
   }
 
+  /* Several server processes (kiosk serve --workers): while this page's process cannot
+     reach the others' message queue, its commands reach only the screens connected to
+     it; the organiser's page says so (#queue-down) until the server says it is back. */
+  function followQueue(socket) {
+    const banner = $("queue-down");
+    socket.on("queue", (news) => { banner.hidden = news.up; });
+    socket.on("disconnect", () => { banner.hidden = true; });  // the server will say again
+  }
+
   return { $, boot, t, clock, hm, fill, el, request, toast, connect, followTimeline,
-           duration, delayText, showVip, keepAwake };
+           duration, delayText, showVip, keepAwake, followQueue };
 })();

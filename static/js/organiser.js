@@ -670,5 +670,6 @@
   }, { full: true });
   // A VIP's arrival at the welcome desk is announced on the tablet too.
   socket.on("connect", () => socket.emit("watch_attendance"));
+  Kiosk.followQueue(socket);
   socket.on("vip", Kiosk.showVip);
 })();
