@@ -25,6 +25,7 @@ from .web import (
     Runtime,
     SiteHeaders,
     SocketOrigins,
+    gzip_static,
     http_error,
     origins,
     refusal_response,
@@ -159,6 +160,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from . import events  # noqa: F401 - registers the Socket.IO handlers
 
+    app.view_functions["static"] = gzip_static(app.view_functions["static"])
     app.wsgi_app = SiteHeaders(
         app.wsgi_app, https=app.config["HTTPS"], process=app.config["PROCESS"]
     )

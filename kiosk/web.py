@@ -275,6 +275,48 @@ def public_read(response: Response, compress: bool = False) -> Response:
     return response
 
 
+# Static files worth compressing: scripts, styles, SVG. Fonts and PNGs are compressed
+# already.
+COMPRESSIBLE = ("text/javascript", "application/javascript", "text/css", "image/svg+xml")
+
+
+def gzip_static(static_view):
+    """The static files' view, answering gzip to browsers that take it.
+
+    A phone on the venue's Wi-Fi loads the programme's scripts first thing: socket.io's
+    client alone is 46 KB as shipped, 15 KB gzipped. Each file is compressed once and kept
+    (by its ETag: a new file, a new entry); its gzipped form has an ETag of its own, and a
+    browser revalidating that one gets its 304."""
+    done: dict[str, bytes] = {}
+
+    def view(filename: str):
+        response = static_view(filename=filename)
+        if response.status_code != 200 or response.mimetype not in COMPRESSIBLE:
+            return response
+        response.vary.add("Accept-Encoding")
+        if not request.accept_encodings["gzip"]:
+            return response
+        tag, _weak = response.get_etag()
+        zipped_tag = f"{tag}-gzip"
+        if request.if_none_match.contains_weak(zipped_tag):
+            response.direct_passthrough = False
+            response.set_data(b"")
+            response.status_code = 304
+            response.set_etag(zipped_tag)
+            return response
+        body = done.get(tag)
+        response.direct_passthrough = False  # send_file's file wrapper: read it here
+        if body is None:
+            body = done[tag] = gzip.compress(response.get_data(), compresslevel=9, mtime=0)
+        response.set_data(body)
+        response.headers["Content-Encoding"] = "gzip"
+        response.headers.pop("Accept-Ranges", None)  # ranges of the file, not of this
+        response.set_etag(zipped_tag)
+        return response
+
+    return view
+
+
 def origins(values: str | Iterable[str]) -> tuple[str, ...]:
     """Origins as browsers send them (`https://a.example`, `http://b.example:8080`), from
     a comma-separated text or a list; ValueError names the first that is not one."""

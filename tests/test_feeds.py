@@ -427,3 +427,26 @@ def test_allowed_origins_from_the_environment(tmp_path, monkeypatch):
         assert "Access-Control-Allow-Origin" not in response.headers
     finally:
         srv.kill(signal.SIGTERM)
+
+
+def test_scripts_and_styles_go_gzipped_to_browsers_that_take_them(client):
+    import gzip
+
+    plain = client.get("/static/vendor/socket.io/socket.io.min.js")
+    assert plain.status_code == 200 and "Content-Encoding" not in plain.headers
+    zipped = client.get(
+        "/static/vendor/socket.io/socket.io.min.js", headers={"Accept-Encoding": "gzip"}
+    )
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in zipped.headers["Vary"]
+    assert gzip.decompress(zipped.data) == plain.data
+    assert len(zipped.data) < len(plain.data) / 2
+    tag = zipped.headers["ETag"]
+    assert tag != plain.headers["ETag"]
+    again = client.get(
+        "/static/vendor/socket.io/socket.io.min.js",
+        headers={"Accept-Encoding": "gzip", "If-None-Match": tag},
+    )
+    assert (again.status_code, again.data) == (304, b"")
+    css = client.get("/static/css/programme.css", headers={"Accept-Encoding": "gzip"})
+    assert css.headers["Content-Encoding"] == "gzip"
