@@ -154,13 +154,22 @@ def measure(workdir: Path, days: tuple[int, ...] = (1, 8, 16)) -> list[dict]:
     return [measure_day(workdir, rooms) for rooms in days]
 
 
-def report(days: list[dict]) -> str:
-    """The table per audience, one column per day."""
+def report(days: list[dict], before: dict | None = None) -> str:
+    """The table per audience, one column per day; then the 8-room day measured before."""
+    if before and any(d["rooms"] == 8 for d in days):
+        for day in before["days"]:
+            if day["rooms"] == 8:
+                days = [
+                    *days,
+                    {**day, "label": f"{day['rooms']} rooms, before ({before['commit']})"},
+                ]
 
     def kb(n: int) -> str:
         return f"{n / 1024:,.1f} KB" if n >= 1024 else f"{n:,} B"
 
-    header = ["bytes"] + [f"{d['rooms']} room{'s' if d['rooms'] > 1 else ''}" for d in days]
+    header = ["bytes"] + [
+        d.get("label", f"{d['rooms']} room{'s' if d['rooms'] > 1 else ''}") for d in days
+    ]
     rows = [
         ["**push per change**, room screen (its room's public state)"]
         + [kb(d["push"]["room screen"]) for d in days],

@@ -254,11 +254,33 @@ def load_average() -> str:
     return f"{one:.2f} {five:.2f} {fifteen:.2f} (1, 5, 15 min) on {os.cpu_count()} cores"
 
 
+def kb(v: float) -> str:
+    return f"{v / 1024:,.0f} KB" if v == v else "–"
+
+
+def verdict(m: dict) -> list[list]:
+    """The issue's targets against the medians: [target, measured, met]."""
+    return [
+        [
+            "programme interactive < 1 s at 4× slowdown",
+            f"{m['interactive_ms']:,.0f} ms",
+            m["interactive_ms"] < TARGETS["interactive_ms"],
+        ],
+        [
+            "programme's first view < 100 KB transferred",
+            kb(m["transferred_bytes"]),
+            m["transferred_bytes"] < TARGETS["transferred_kb"] * 1024,
+        ],
+        [
+            f"programme's DOM ≤ {TARGETS['dom_elements']} elements at first view",
+            f"{m['dom_elements']:,.0f}",
+            m["dom_elements"] <= TARGETS["dom_elements"],
+        ],
+    ]
+
+
 def report(after: dict, before: dict | None) -> str:
     """The before/after table and the verdict against the targets, in Markdown."""
-
-    def kb(v):
-        return f"{v / 1024:,.0f} KB" if v == v else "–"
 
     def figures(m: dict, api: dict) -> list[str]:
         bar = m.get("live_bar_px")
@@ -295,27 +317,9 @@ def report(after: dict, before: dict | None) -> str:
     else:
         rows = [[label, a] for label, a in zip(labels, after_cells, strict=True)]
     text = table(header, rows)
-    m = after["median"]
-    verdict = [
-        [
-            "interactive < 1 s at 4× slowdown",
-            f"{m['interactive_ms']:,.0f} ms",
-            m["interactive_ms"] < TARGETS["interactive_ms"],
-        ],
-        [
-            "first view < 100 KB transferred",
-            kb(m["transferred_bytes"]),
-            m["transferred_bytes"] < TARGETS["transferred_kb"] * 1024,
-        ],
-        [
-            f"DOM ≤ {TARGETS['dom_elements']} elements at first view",
-            f"{m['dom_elements']:,.0f}",
-            m["dom_elements"] <= TARGETS["dom_elements"],
-        ],
-    ]
     text += "\n\n" + table(
         ["target (after)", "measured", "met"],
-        [[a, b, "yes" if ok else "**no**"] for a, b, ok in verdict],
+        [[a, b, "yes" if ok else "**no**"] for a, b, ok in verdict(after["median"])],
     )
     resources = sorted(after["resources"].items(), key=lambda x: -x[1])
     text += "\n\n" + table(
