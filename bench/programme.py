@@ -241,12 +241,33 @@ def measure(workdir: Path, runs: int = 5, rooms: int = 8) -> dict:
         "talks": bigday_size(rooms)[0],
         "runs": runs,
         "clock": CLOCK,
+        "kiosk": kiosk_source(),
         "marker": views[0]["marker"],
         "median": median,
         "interactive_ms_all": [round(v["interactive_ms"]) for v in views],
         "resources": views[0]["resources"],
         "api_schedule": schedule,
     }
+
+
+def kiosk_source() -> str:
+    """Which kiosk is measured: the commit and branch of the package this interpreter runs
+    (the `kiosk serve` started is the one beside it), « + changes » if its tree is not clean."""
+    import subprocess
+
+    import kiosk
+
+    repo = Path(kiosk.__file__).resolve().parent.parent
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True)
+        return done.stdout.strip()
+
+    commit = git("rev-parse", "--short=7", "HEAD") or "unknown commit"
+    dirty = (
+        " + changes" if git("status", "--porcelain", "--", "kiosk", "templates", "static") else ""
+    )
+    return f"{commit}{dirty} (branch {git('rev-parse', '--abbrev-ref', 'HEAD') or '?'})"
 
 
 def load_average() -> str:
