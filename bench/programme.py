@@ -309,6 +309,7 @@ def report(after: dict, before: dict | None) -> str:
         return [
             f"{m['interactive_ms']:,.0f} ms",
             kb(m["transferred_bytes"]),
+            kb(m["socket_bytes"]),
             f"{kb(m['html_transferred_bytes'])} / {kb(m['html_decoded_bytes'])}",
             f"{m['dom_elements']:,.0f}",
             f"{m['page_height_px']:,.0f} px",
@@ -320,6 +321,7 @@ def report(after: dict, before: dict | None) -> str:
     labels = [
         "interactive (median)",
         "transferred, first view",
+        "of which the socket (upgrade, states received)",
         "HTML transferred / decoded",
         "DOM elements, first view",
         "page height",

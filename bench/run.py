@@ -133,6 +133,7 @@ text as it crosses the wire (`42["state",{{…}}]`). A room screen joins its roo
 every room (as /programme does); a tablet joins every room with the organiser's secret (full
 states). Then one `next` in the first room: what each receives. Boots: the inline JSON of each
 page (`<script id="boot">`) and, in brackets, the whole HTML it sits in (uncompressed).
+Kiosk at {programme.kiosk_source()}.
 
 {payload.report(days, before)}
 
