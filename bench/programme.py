@@ -87,6 +87,8 @@ FIGURES = """() => {
     page_height_px: document.documentElement.scrollHeight,
     live_bar_px: bar ? bar.offsetHeight : null,
     longest_task_ms: window.__bench.longest,
+    first_paint_ms: (performance.getEntriesByName("first-contentful-paint")[0] || {}).startTime,
+    load_ms: window.__bench.load,
     marks: window.__bench,
   };
 }"""
@@ -279,6 +281,10 @@ def kb(v: float) -> str:
     return f"{v / 1024:,.0f} KB" if v == v else "–"
 
 
+def ms(v: float | None) -> str:
+    return f"{v:,.0f} ms" if v is not None else "–"
+
+
 def verdict(m: dict) -> list[list]:
     """The issue's targets against the medians: [target, measured, met]."""
     return [
@@ -308,6 +314,8 @@ def report(after: dict, before: dict | None) -> str:
         longest = m.get("longest_task_ms")
         return [
             f"{m['interactive_ms']:,.0f} ms",
+            ms(m.get("first_paint_ms")),
+            ms(m.get("load_ms")),
             kb(m["transferred_bytes"]),
             kb(m["socket_bytes"]),
             f"{kb(m['html_transferred_bytes'])} / {kb(m['html_decoded_bytes'])}",
@@ -320,6 +328,8 @@ def report(after: dict, before: dict | None) -> str:
 
     labels = [
         "interactive (median)",
+        "first contentful paint",
+        "`load` event",
         "transferred, first view",
         "of which the socket (upgrade, states received)",
         "HTML transferred / decoded",

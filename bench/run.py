@@ -140,8 +140,8 @@ Kiosk at {programme.kiosk_source()}.
 A change costs a room screen one room's state, and so it costs a phone or a tablet that follow
 every room: it does not grow with the number of rooms (it grows with the room's own running
 order). What grows with the rooms is what a page following all of them gets at the start: one
-state per room when it joins, and the boot of the pages that carry every room's state (the
-programme's and the tablet's; the tablet's also carries every block's running order)."""
+state per room when it joins, and the boot JSON of a page that carries every room's state or
+every block in its HTML (the tablet's carries both)."""
     return text, days
 
 
