@@ -80,6 +80,7 @@ window.__bench = { longest: 0 };
 """
 READY = "() => window.__bench.ready !== undefined"
 LOADED_ONLINE = "() => window.__bench.load !== undefined && window.__bench.online !== undefined"
+EITHER = f"() => ({READY})() || ({LOADED_ONLINE})()"
 FIGURES = """() => {
   const bar = document.querySelector(".live-bar");
   return {
@@ -183,7 +184,7 @@ def first_view(browser, url: str, marker: str | None) -> dict:
     response = page.goto(url, wait_until="commit")
     html_decoded = len(response.body())
     if marker is None:  # the page as it is: does it say when it is ready?
-        page.wait_for_function(LOADED_ONLINE, timeout=60_000)
+        page.wait_for_function(EITHER, timeout=60_000)
         try:
             page.wait_for_function(READY, timeout=5_000)
             marker = READY
