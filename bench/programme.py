@@ -90,6 +90,8 @@ FIGURES = """() => {
     longest_task_ms: window.__bench.longest,
     first_paint_ms: (performance.getEntriesByName("first-contentful-paint")[0] || {}).startTime,
     load_ms: window.__bench.load,
+    scripts_run_ms: performance.getEntriesByType("navigation")[0].domInteractive,
+    online_ms: window.__bench.online,
     marks: window.__bench,
   };
 }"""
@@ -316,7 +318,9 @@ def report(after: dict, before: dict | None) -> str:
         return [
             f"{m['interactive_ms']:,.0f} ms",
             ms(m.get("first_paint_ms")),
+            ms(m.get("scripts_run_ms")),
             ms(m.get("load_ms")),
+            ms(m.get("online_ms")),
             kb(m["transferred_bytes"]),
             kb(m["socket_bytes"]),
             f"{kb(m['html_transferred_bytes'])} / {kb(m['html_decoded_bytes'])}",
@@ -330,7 +334,9 @@ def report(after: dict, before: dict | None) -> str:
     labels = [
         "interactive (median)",
         "first contentful paint",
+        "HTML parsed, its scripts run (`domInteractive`)",
         "`load` event",
+        "socket joined (`data-online`)",
         "transferred, first view",
         "of which the socket (upgrade, states received)",
         "HTML transferred / decoded",
