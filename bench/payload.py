@@ -6,8 +6,8 @@ A real `kiosk serve` per day (the colloque's schedule.yaml; bench/bigday.py's da
 16 rooms) and raw Socket.IO clients on its websocket, so that the sizes are the frames'
 text as it crosses the wire (`42["state",{…}]`):
 
-- a room screen joins its room (`join {room}`): the state it gets at joining, then the one
-  it gets when an organiser sends `next` to its room;
+- a room screen joins its room (`join {rooms: [room]}`, as screen.js does): the state it
+  gets at joining, then the one it gets when an organiser sends `next` to its room;
 - a phone follows every room (`join {rooms: all}`, what /programme does): the states at
   joining, then what it gets per change (one room's public state);
 - a tablet or stage follows with the organiser's secret (`join {rooms: all, full: true}`):
@@ -115,7 +115,7 @@ def measure_day(workdir: Path, rooms: int) -> dict:
         screen = Socket(server.port)
         phone = Socket(server.port)
         tablet = Socket(server.port, {"token": ORGANISER_TOKEN})
-        screen_join = screen.join({"room": room})
+        screen_join = screen.join({"rooms": [room]})  # as screen.js joins
         ids = [r["id"] for r in requests.get(f"{url}/api/schedule", timeout=30).json()["rooms"]]
         phone_join = phone.join({"rooms": ids})
         tablet_join = tablet.join({"rooms": ids, "full": True})

@@ -64,7 +64,7 @@ def next_state(client: socketio.SimpleClient) -> dict:
 
 def test_a_room_screen_receives_its_own_room_only(bigday_server, connect):
     screen = connect()
-    assert screen.call("join", {"room": "a"}) == {"ok": True}
+    assert screen.call("join", {"rooms": ["a"]}) == {"ok": True}  # as screen.js joins
     joined = next_state(screen)
     assert joined["room"] == "a"
     assert joined["room_name"] == "Amphithéâtre Lamartine"
