@@ -185,18 +185,23 @@ def first_view(browser, url: str, marker: str | None) -> dict:
     cdp.on("Network.webSocketFrameReceived", frame)
     response = page.goto(url, wait_until="commit")
     html_decoded = len(response.body())
+
+    def snapshot() -> tuple[int, dict]:
+        """What has crossed the wire so far, and the page's figures, at this moment."""
+        return sum(sizes.values()) + socket["handshake"] + socket["frames"], page.evaluate(FIGURES)
+
     if marker is None:  # the page as it is: does it say when it is ready?
         page.wait_for_function(EITHER, timeout=60_000)
+        transferred, figures = snapshot()  # interactive, should the page have no marker
         try:
             page.wait_for_function(READY, timeout=5_000)
             marker = READY
+            transferred, figures = snapshot()
         except Exception:  # Playwright's TimeoutError: no marker, the page before issue 12
             marker = LOADED_ONLINE
     else:
         page.wait_for_function(marker, timeout=60_000)
-    # Counted now, before anything else is asked of the page.
-    transferred = sum(sizes.values()) + socket["handshake"] + socket["frames"]
-    figures = page.evaluate(FIGURES)
+        transferred, figures = snapshot()
     marks = figures.pop("marks")
     interactive = marks["ready"] if marker == READY else max(marks["load"], marks["online"])
     html = next((sizes[r] for r, u in urls.items() if u == url and r in sizes), float("nan"))
@@ -211,6 +216,7 @@ def first_view(browser, url: str, marker: str | None) -> dict:
         "interactive_ms": interactive,
         "transferred_bytes": transferred,
         "socket_bytes": socket["handshake"] + socket["frames"],
+        "socket_frames": socket["frame_count"],
         "html_transferred_bytes": html,
         "html_decoded_bytes": html_decoded,
         "resources": resources,
@@ -236,11 +242,11 @@ def measure(workdir: Path, runs: int = 5, rooms: int = 8) -> dict:
         schedule = api_schedule(server.port)
     finally:
         server.stop()
-    median = {
-        key: statistics.median(v[key] for v in views)
-        for key in views[0]
-        if isinstance(views[0][key], (int, float)) and views[0][key] is not None
-    }
+    median = {}
+    for key in views[0]:
+        values = [v[key] for v in views if isinstance(v.get(key), (int, float))]
+        if values:
+            median[key] = statistics.median(values)
     return {
         "rooms": rooms,
         "talks": bigday_size(rooms)[0],
