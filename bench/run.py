@@ -162,7 +162,7 @@ def merge(existing: str, sections: list[str]) -> str:
             len(chunks),
         )
         chunks.insert(at, fresh)
-    return "".join(chunks)
+    return "".join(chunks).rstrip("\n") + "\n"
 
 
 def main() -> None:
@@ -190,7 +190,7 @@ def main() -> None:
                 fresh.append(payload_section(work, args.tiny)[0])
             out = Path(args.out)
             existing = out.read_text(encoding="utf-8") if out.exists() else "# Performance\n\n"
-            report = merge(existing, fresh)
+            report = merge(existing, [*fresh, NOTES])  # the notes as bench/notes.md has them
             out.write_text(report, encoding="utf-8")
             print("\n\n".join(fresh))
             return
