@@ -2,14 +2,17 @@
 
 Example: python bench/run.py                 # the full run, a few minutes on 2 cores
          python bench/run.py --tiny --out /tmp/perf.md   # what CI runs: tiny sizes
+         python bench/run.py --only programme,payload    # those sections, merged into the file
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import platform
+import re
 import sqlite3
 import subprocess
 import sys
@@ -21,6 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import checkin  # noqa: E402
 import fanout  # noqa: E402
+import payload  # noqa: E402
+import programme  # noqa: E402
 import screen  # noqa: E402
 from common import table  # noqa: E402
 
@@ -46,7 +51,7 @@ def machine() -> str:
     )
 
 
-def verdicts(c: dict, f: dict, s: dict) -> str:
+def verdicts(c: dict, f: dict, s: dict, p: dict) -> str:
     rows = []
     ours, floor = c["kiosk"], c["floor"]
     ratio = ours["throughput"] / floor["throughput"]
@@ -71,19 +76,124 @@ def verdicts(c: dict, f: dict, s: dict) -> str:
             )
     kb = s["bytes"] / 1024
     rows.append(["screen page ≤ 150 KB in all", f"{kb:.0f} KB", kb <= 150])
+    rows += programme.verdict(p["median"])
     return table(
         ["target", "measured", "met"], [[a, b, "yes" if ok else "**no**"] for a, b, ok in rows]
     )
+
+
+SECTIONS = ("checkin", "fanout", "screen", "programme", "payload")
+NOTES = (ROOT / "bench" / "notes.md").read_text(encoding="utf-8")
+
+
+def programme_section(work: Path, tiny: bool) -> tuple[str, dict]:
+    """## Programme on a big day: the phone programme's first view, before and after."""
+    load, started = programme.load_average(), time.monotonic()
+    p = programme.measure(work, runs=2 if tiny else 5, rooms=2 if tiny else 8)
+    before = json.loads((ROOT / "bench" / "programme-before.json").read_text(encoding="utf-8"))
+    if before["rooms"] != p["rooms"]:
+        before = None  # a tiny run's day is smaller: nothing to compare it with
+    compared = (
+        f" The *before* column: measured at commit {before['commit']} on the same machine, as"
+        " `bench/programme-before.json` records it."
+        if before
+        else ""
+    )
+    text = f"""## Programme on a big day
+
+`bench/programme.py`: `kiosk serve` on the generated congress day (`bench/bigday.py`:
+{p["rooms"]} rooms, {p["talks"]} talks) at {p["clock"]}; /programme opened {p["runs"]} times in
+headless Chromium as a mid-range phone opens it: 390×844, mobile, touch, the CPU slowed down 4×
+(`Emulation.setCPUThrottlingRate`), an empty cache each time. Medians of the runs.
+*Transferred*: every response's `encodedDataLength` (headers and body as on the wire) from
+navigation until interactive, plus the socket's upgrade and the frames it received meanwhile.
+*Interactive*: until the page marks `document.body.dataset.ready = "yes"` (its live states
+applied, search and filter usable); the page before issue 12 had no such mark: until its `load`
+event and its socket's `online`, whichever came later. The DOM bound: a phone's screen shows
+about ten lines of the day, each 10 to 15 elements, and the page's frame about a hundred; 800
+leaves a few screens' worth before the user scrolls or searches. *After*: kiosk at
+{p["kiosk"]}.{compared}
+
+Measured in {time.monotonic() - started:.0f} s; load average at the start: {load}. The machine may
+be shared: the times move with its load, the bytes and the elements do not.
+
+{programme.report(p, before)}"""
+    return text, p
+
+
+def payload_section(work: Path, tiny: bool) -> tuple[str, list]:
+    """## Pushed payload per audience: one change's bytes, and each page's boot."""
+    days = payload.measure(work, (1, 8) if tiny else (1, 8, 16))
+    before = json.loads((ROOT / "bench" / "payload-before.json").read_text(encoding="utf-8"))
+    text = f"""## Pushed payload per audience
+
+`bench/payload.py`: `kiosk serve` on the colloque (1 room, `schedule.yaml`) and on generated
+days of 8 and 16 rooms; raw Socket.IO clients on the websocket, so that a size is the frame's
+text as it crosses the wire (`42["state",{{…}}]`). A room screen joins its room; a phone joins
+every room (as /programme does); a tablet joins every room with the organiser's secret (full
+states). Then one `next` in the first room: what each receives. Boots: the inline JSON of each
+page (`<script id="boot">`) and, in brackets, the whole HTML it sits in (uncompressed).
+Kiosk at {programme.kiosk_source()}.
+
+{payload.report(days, before)}
+
+A change costs a room screen one room's state, and so it costs a phone or a tablet that follow
+every room: it does not grow with the number of rooms (it grows with the room's own running
+order). What grows with the rooms is what a page following all of them gets at the start: one
+state per room when it joins, and the boot JSON of a page that carries every room's state or
+every block in its HTML (the tablet's carries both)."""
+    return text, days
+
+
+def merge(existing: str, sections: list[str]) -> str:
+    """The file with each fresh `## ` section in place of its old self, or, when new, before
+    the notes (which close the report)."""
+    chunks = re.split(r"(?m)^(?=## )", existing)
+    notes_heading = NOTES.splitlines()[0]
+    for section in sections:
+        heading = section.splitlines()[0]
+        fresh = section.rstrip("\n") + "\n\n"
+        same = [i for i, c in enumerate(chunks) if c.splitlines()[0:1] == [heading]]
+        if same:
+            chunks[same[0]] = fresh
+            continue
+        at = next(
+            (i for i, c in enumerate(chunks) if c.splitlines()[0:1] == [notes_heading]),
+            len(chunks),
+        )
+        chunks.insert(at, fresh)
+    return "".join(chunks).rstrip("\n") + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tiny", action="store_true", help="tiny sizes, to check it runs")
     parser.add_argument("--out", default=str(ROOT / "docs" / "performance.md"))
+    parser.add_argument(
+        "--only",
+        help=f"only these sections ({','.join(SECTIONS)}), merged into the existing --out",
+    )
     args = parser.parse_args()
+    only = args.only.split(",") if args.only else None
+    if only and (unknown := set(only) - {"programme", "payload"}):
+        parser.error(f"--only runs programme and payload; not {', '.join(sorted(unknown))}")
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
+        if only:
+            fresh = []
+            if "programme" in only:
+                print("programme on a big day…", file=sys.stderr)
+                fresh.append(programme_section(work, args.tiny)[0])
+            if "payload" in only:
+                print("pushed payload…", file=sys.stderr)
+                fresh.append(payload_section(work, args.tiny)[0])
+            out = Path(args.out)
+            existing = out.read_text(encoding="utf-8") if out.exists() else "# Performance\n\n"
+            report = merge(existing, [*fresh, NOTES])  # the notes as bench/notes.md has them
+            out.write_text(report, encoding="utf-8")
+            print("\n\n".join(fresh))
+            return
         print("check-in…", file=sys.stderr)
         c_text, c = checkin.run(work, "tiny" if args.tiny else "full")
         print("fan-out…", file=sys.stderr)
@@ -95,6 +205,10 @@ def main() -> None:
         )
         print("screen page…", file=sys.stderr)
         s_text, s = screen.run(work, 2 if args.tiny else 10)
+        print("programme on a big day…", file=sys.stderr)
+        p_text, p = programme_section(work, args.tiny)
+        print("pushed payload…", file=sys.stderr)
+        l_text, _ = payload_section(work, args.tiny)
     took = time.monotonic() - started
     command = "python bench/run.py" + (" --tiny" if args.tiny else "")
     report = f"""# Performance
@@ -109,7 +223,7 @@ work, served by the same function (`kiosk.server.serve`). The ratios are kiosk �
 
 ## Targets
 
-{verdicts(c, f, s)}
+{verdicts(c, f, s, p)}
 
 ## Check-in
 
@@ -138,7 +252,11 @@ measured. This machine has two cores: the servers and the clients share them.
 
 {s_text}
 
-{(ROOT / "bench" / "notes.md").read_text(encoding="utf-8")}"""
+{p_text}
+
+{l_text}
+
+{NOTES}"""
     Path(args.out).write_text(report, encoding="utf-8")
     print(report)
 
