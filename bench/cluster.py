@@ -49,9 +49,9 @@ from common import (  # noqa: E402
 
 SIZES = {
     "full": {"attendees": 6000, "rounds": 8, "per_round": 600, "clients": 16,
-             "screens": 2000, "commands": 50, "fanout_rounds": 3, "taps": 50},
+             "screens": 2000, "commands": 50, "fanout_rounds": 3, "taps": 50, "kills": 5},
     "tiny": {"attendees": 200, "rounds": 2, "per_round": 40, "clients": 4,
-             "screens": 20, "commands": 5, "fanout_rounds": 1, "taps": 4},
+             "screens": 20, "commands": 5, "fanout_rounds": 1, "taps": 4, "kills": 1},
 }  # fmt: skip
 CHROMIUM = os.environ.get("KIOSK_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
@@ -180,6 +180,14 @@ def processes():
                 continue
 
 
+def process_on(port: int) -> int:
+    """The kiosk process behind the front listening on `port`."""
+    for pid, args in processes():
+        if b"--behind-proxy" in args and args[args.index(b"--port") + 1] == str(port).encode():
+            return pid
+    raise LookupError(port)
+
+
 def children(parent: int, name: bytes) -> list[int]:
     found = []
     for pid, args in processes():
@@ -208,15 +216,14 @@ def rss_of(pid: int) -> float:
 
 
 def wait_for(port: int) -> None:
-    from common import get
-
+    """Until the kiosk process on `port` answers (plain urllib: callable from Playwright's
+    synchronous API, which runs an event loop of its own)."""
     for _ in range(600):
         try:
-            if asyncio.run(get(port, "/api/schedule"))[0] == 200:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/schedule", timeout=2):
                 return
         except OSError:
-            pass
-        time.sleep(0.05)
+            time.sleep(0.05)  # polling for a process's start
     raise RuntimeError(f"nothing answers on {port}")
 
 
@@ -430,6 +437,59 @@ def tap_to_paint(workdir: Path, redis: Redis, count: int) -> dict:
     return out
 
 
+def back_after_kill(workdir: Path, redis: Redis, times: int) -> list[float]:
+    """A Chromium room screen through the front; the process it is connected to killed
+    (SIGKILL), and at once a message sent through the front (to the other process): the
+    seconds from the kill until the screen shows it. The supervisor restarts the killed
+    process between two kills."""
+    from playwright.sync_api import sync_playwright
+
+    front = Front(workdir, workdir / "kill.db", 2, redis, "2023-07-03T10:20")
+    out = []
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 720})
+            page.goto(f"http://127.0.0.1:{front.port}/screen/lamartine")
+            for n in range(times):
+                page.wait_for_selector("body[data-online=yes]")
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{front.port}/api/schedule", timeout=10
+                ) as response:  # the browser's address goes where this one goes
+                    victim = int(response.headers["X-Kiosk-Process"])
+                pid = process_on(victim)
+                text = f"Reprise {n + 1}"
+                killed = time.monotonic()
+                os.kill(pid, signal.SIGKILL)
+                while True:  # through the front, until the other process takes it
+                    try:
+                        command(front.port, "message", {"text": text})
+                        break
+                    except OSError:  # a 502 while the killed one still holds its port
+                        time.sleep(0.01)
+                page.wait_for_function(
+                    "t => document.getElementById('message').textContent.includes(t)",
+                    arg=text,
+                    timeout=30_000,
+                )
+                out.append(time.monotonic() - killed)
+                wait_for(victim)  # started again by the supervisor
+            browser.close()
+    finally:
+        front.stop()
+    return out
+
+
+def command(port: int, action: str, body: dict) -> int:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/rooms/lamartine/{action}",
+        data=json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {ORGANISER_TOKEN}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())["version"]
+
+
 def run(workdir: Path, size_name: str = "full") -> tuple[str, dict]:
     size = SIZES[size_name]
     redis = Redis(workdir)
@@ -437,12 +497,14 @@ def run(workdir: Path, size_name: str = "full") -> tuple[str, dict]:
         checkins = checkin_throughput(workdir, redis, size)
         fan = fanout_pair(workdir, redis, size)
         paint = tap_to_paint(workdir, redis, size["taps"])
+        back = back_after_kill(workdir, redis, size["kills"])
     finally:
         redis.stop()
-    return report(checkins, fan, paint, size), {"checkin": checkins, "fanout": fan, "tap": paint}
+    data = {"checkin": checkins, "fanout": fan, "tap": paint, "back_after_kill": back}
+    return report(checkins, fan, paint, back), data
 
 
-def report(checkins: dict, fan: dict, paint: dict, size: dict) -> str:
+def report(checkins: dict, fan: dict, paint: dict, back: list[float]) -> str:
     one = checkins["one"]["throughput"]
     rows = [
         [label, checkins[key]["throughput"], checkins[key]["throughput"] / one,
@@ -473,6 +535,10 @@ def report(checkins: dict, fan: dict, paint: dict, size: dict) -> str:
                              ("two", "2 processes: the screen on the other one"))
         ],
     )  # fmt: skip
+    text += "\n\n### A process killed: its screen back\n\n" + table(
+        ["kills", "median s", "max s", "each (s)"],
+        [[len(back), statistics.median(back), max(back), " · ".join(f"{b:.1f}" for b in back)]],
+    )
     return text
 
 

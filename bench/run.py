@@ -2,7 +2,7 @@
 
 Example: python bench/run.py                 # the full run, a few minutes on 2 cores
          python bench/run.py --tiny --out /tmp/perf.md   # what CI runs: tiny sizes
-         python bench/run.py --only programme,payload    # those sections, merged into the file
+         python bench/run.py --only programme,payload,cluster   # those sections, merged in
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import checkin  # noqa: E402
+import cluster  # noqa: E402
 import fanout  # noqa: E402
 import payload  # noqa: E402
 import programme  # noqa: E402
@@ -82,7 +83,8 @@ def verdicts(c: dict, f: dict, s: dict, p: dict) -> str:
     )
 
 
-SECTIONS = ("checkin", "fanout", "screen", "programme", "payload")
+SECTIONS = ("checkin", "fanout", "screen", "programme", "payload", "cluster")
+MERGEABLE = ("programme", "payload", "cluster")  # what --only may refresh
 NOTES = (ROOT / "bench" / "notes.md").read_text(encoding="utf-8")
 
 
@@ -145,6 +147,52 @@ every block in its HTML (the tablet's carries both)."""
     return text, days
 
 
+def cluster_section(work: Path, tiny: bool) -> tuple[str, dict]:
+    """## Several processes: one `kiosk serve` against `--workers 2` behind nginx."""
+    load, started = programme.load_average(), time.monotonic()
+    text, data = cluster.run(work, "tiny" if tiny else "full")
+    c = data["checkin"]
+    two = c["two_front"]["throughput"] / c["one"]["throughput"]
+    back = max(data["back_after_kill"])
+    verdict = table(
+        ["target", "measured", "met"],
+        [
+            ["check-ins: 2 processes behind nginx ≥ 1.6× one process", f"{two:.2f}×",
+             "yes" if two >= 1.6 else "**no**"],
+            ["a killed process's screen back within 5 s (the worst kill)", f"{back:.1f} s",
+             "yes" if back <= 5 else "**no**"],
+        ],
+    )  # fmt: skip
+    return (
+        f"""## Several processes
+
+`bench/cluster.py`: the colloque served by one `kiosk serve`, and by `kiosk serve --workers 2
+--message-queue` behind its nginx (`kiosk/deploy/nginx.conf`) on a real `redis-server`, in the
+same run. Check-ins: {cluster.SIZES["tiny" if tiny else "full"]["clients"]} kiosks at once, each
+from a loopback address of its own (nginx sends an address to one process), each scanning its
+share one code after another on a keep-alive connection; the three configurations take turns
+round by round; CPU per check-in summed over the kiosk processes, nginx's apart. Fan-out: the
+screens of bench/fanout.py, each from an address of its own, the commands alternating between one
+process and the two behind nginx. Tap to paint: Chromium's tablet taps « Suivant », Chromium's
+room screen repaints the speaker (the animation frame after the change), the turn put back
+through the API between taps; with two processes every Chromium page comes from 127.0.0.1,
+which nginx sends to one process, so the screen is opened on the other process's port: the
+push crosses Redis. A process killed: a Chromium screen through nginx, the process it is on
+killed with SIGKILL, a message sent at once through nginx: until the screen shows it.
+
+Measured in {time.monotonic() - started:.0f} s; load average at the start: {load}.
+
+{text}
+
+{verdict}
+
+Two cores hold both kiosk processes, nginx, Redis and the clients: the second process has no
+core of its own here, and the clients and nginx take their share of both. On a machine where
+the clients are the venue's phones and kiosks, each process gets a core.""",
+        data,
+    )
+
+
 def merge(existing: str, sections: list[str]) -> str:
     """The file with each fresh `## ` section in place of its old self, or, when new, before
     the notes (which close the report)."""
@@ -175,8 +223,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     only = args.only.split(",") if args.only else None
-    if only and (unknown := set(only) - {"programme", "payload"}):
-        parser.error(f"--only runs programme and payload; not {', '.join(sorted(unknown))}")
+    if only and (unknown := set(only) - set(MERGEABLE)):
+        parser.error(f"--only runs {', '.join(MERGEABLE)}; not {', '.join(sorted(unknown))}")
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -188,6 +236,9 @@ def main() -> None:
             if "payload" in only:
                 print("pushed payload…", file=sys.stderr)
                 fresh.append(payload_section(work, args.tiny)[0])
+            if "cluster" in only:
+                print("several processes…", file=sys.stderr)
+                fresh.append(cluster_section(work, args.tiny)[0])
             out = Path(args.out)
             existing = out.read_text(encoding="utf-8") if out.exists() else "# Performance\n\n"
             report = merge(existing, [*fresh, NOTES])  # the notes as bench/notes.md has them
@@ -209,6 +260,8 @@ def main() -> None:
         p_text, p = programme_section(work, args.tiny)
         print("pushed payload…", file=sys.stderr)
         l_text, _ = payload_section(work, args.tiny)
+        print("several processes…", file=sys.stderr)
+        k_text, _ = cluster_section(work, args.tiny)
     took = time.monotonic() - started
     command = "python bench/run.py" + (" --tiny" if args.tiny else "")
     report = f"""# Performance
@@ -255,6 +308,8 @@ measured. This machine has two cores: the servers and the clients share them.
 {p_text}
 
 {l_text}
+
+{k_text}
 
 {NOTES}"""
     Path(args.out).write_text(report, encoding="utf-8")

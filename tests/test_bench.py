@@ -41,6 +41,7 @@ def test_bench_runs_at_a_tiny_size_and_writes_the_report(tmp_path):
         "## Screen page",
         "## Programme on a big day",
         "## Pushed payload per audience",
+        "## Several processes",
     ):
         assert heading in report
     assert re.search(r"\| check-ins per second \| [\d,.]+ \| [\d,.]+ \| [\d.]+ \|", report)
@@ -56,6 +57,12 @@ def test_bench_runs_at_a_tiny_size_and_writes_the_report(tmp_path):
     # a change costs a room screen one room's state, on the colloque and on the big day
     push = r"^\| \*\*push per change\*\*, room screen .*\| [\d.]+ K?B \| [\d.]+ K?B \|"
     assert re.search(push, report, re.M)
+    # several processes: the three check-in configurations, and a killed process's screen
+    for label in ("1 process, direct", "1 process behind nginx", "2 processes behind nginx"):
+        assert re.search(rf"^\| {label} \| [\d,]+ \| [\d.]+ \|", report, re.M)
+    assert re.search(
+        r"^\| a killed process's screen back within 5 s .*\| [\d.]+ s \|", report, re.M
+    )
 
 
 def test_only_some_sections_replace_theirs_and_keep_the_rest():
