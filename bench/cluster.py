@@ -461,11 +461,14 @@ def back_after_kill(workdir: Path, redis: Redis, times: int) -> list[float]:
                 text = f"Reprise {n + 1}"
                 killed = time.monotonic()
                 os.kill(pid, signal.SIGKILL)
+                deadline = time.monotonic() + 30
                 while True:  # through the front, until the other process takes it
                     try:
                         command(front.port, "message", {"text": text})
                         break
                     except OSError:  # a 502 while the killed one still holds its port
+                        if time.monotonic() > deadline:
+                            raise
                         time.sleep(0.01)
                 page.wait_for_function(
                     "t => document.getElementById('message').textContent.includes(t)",

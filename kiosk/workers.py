@@ -10,6 +10,7 @@ may trust the client address the front passes on (--behind-proxy).
 
 from __future__ import annotations
 
+import http.client
 import logging
 import os
 import shutil
@@ -25,9 +26,10 @@ log = logging.getLogger(__name__)
 
 # Seconds before a process that died is started again (a crash loop stays slow).
 RESTART_PAUSE = 1.0
-# A process that ends within this many seconds of its start, this many times in a row,
-# cannot start (a wrong option, a locked database): everything stops, with its message.
-QUICK_END, QUICK_ENDS = 5.0, 3
+# A process that exits with an error before it ever answered, this many times in a row,
+# cannot start (its port taken, a database it may not open): everything stops, with its
+# message. One that answered, or was killed, is started again however often.
+FAILED_STARTS = 3
 # Seconds the processes get to stop on SIGTERM before they are killed.
 STOP_WAIT = 10.0
 KIOSK = [sys.executable, "-c", "from kiosk.cli import main; main()"]
@@ -84,11 +86,12 @@ class Supervisor:
         self.workers: list[subprocess.Popen | None] = [None] * len(worker_args)
         self.front: subprocess.Popen | None = None
         self.stopping = False
-        self.started = [0.0] * len(worker_args)
-        self.quick_ends = [0] * len(worker_args)
+        self.ports = [int(args[args.index("--port") + 1]) for args in worker_args]
+        self.listening = [False] * len(worker_args)
+        self.failed_starts = [0] * len(worker_args)
 
     def start_worker(self, n: int) -> None:
-        self.started[n] = time.monotonic()
+        self.listening[n] = False
         self.workers[n] = subprocess.Popen(
             [*KIOSK, *self.worker_args[n]], env=self.env, preexec_fn=_end_with_parent
         )
@@ -108,21 +111,30 @@ class Supervisor:
                     log.error("the front (nginx) stopped: exit status %s", self.front.returncode)
                     return 1
                 for n, proc in enumerate(self.workers):
-                    if proc is not None and proc.poll() is not None and not self.stopping:
-                        quick = time.monotonic() - self.started[n] < QUICK_END
-                        self.quick_ends[n] = self.quick_ends[n] + 1 if quick else 0
-                        if self.quick_ends[n] >= QUICK_ENDS:
+                    if proc is None or self.stopping:
+                        continue
+                    if proc.poll() is None:
+                        if not self.listening[n] and _answers(self.ports[n]):
+                            self.listening[n] = True
+                            self.failed_starts[n] = 0
+                        continue
+                    # Ended by itself with an error before it answered: it cannot start.
+                    # Killed by a signal (kill -9, the OOM killer, a crash), it is started
+                    # again whenever that happened.
+                    if not self.listening[n] and proc.returncode > 0:
+                        self.failed_starts[n] += 1
+                        if self.failed_starts[n] >= FAILED_STARTS:
                             log.error("process %d cannot start: stopping", n + 1)
                             return 1
-                        log.error(
-                            "process %d (port %s) ended with status %s: starting it again",
-                            n + 1,
-                            self.worker_args[n][self.worker_args[n].index("--port") + 1],
-                            proc.returncode,
-                        )
-                        time.sleep(RESTART_PAUSE)
-                        if not self.stopping:
-                            self.start_worker(n)
+                    log.error(
+                        "process %d (port %s) ended with status %s: starting it again",
+                        n + 1,
+                        self.ports[n],
+                        proc.returncode,
+                    )
+                    time.sleep(RESTART_PAUSE)
+                    if not self.stopping:
+                        self.start_worker(n)
                 time.sleep(0.2)  # the supervisor's own pace: it only watches
             return 0
         finally:
@@ -148,6 +160,21 @@ class Supervisor:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+def _answers(port: int) -> bool:
+    """Whether the kiosk process of `port` answers there (its X-Kiosk-Process says so: not
+    another program that holds the port)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=0.5)
+    try:
+        conn.request("GET", "/api/schedule")
+        response = conn.getresponse()
+        response.read()
+        return response.getheader("X-Kiosk-Process") == str(port)
+    except OSError:
+        return False
+    finally:
+        conn.close()
 
 
 def _end_with_parent() -> None:

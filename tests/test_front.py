@@ -253,3 +253,37 @@ def test_a_killed_process_its_screen_comes_back_through_the_front(front, pages):
     while not Front.answers(victim):
         assert time.monotonic() < deadline, front.log.read_text()
         time.sleep(0.1)  # polling for the restart
+
+
+def test_a_process_killed_again_and_again_is_started_again_each_time(front):
+    """A process that listened and then died is a crash to recover from, however soon
+    after its start (it was stopped for good after three deaths within 5 s of a start)."""
+    port = front.process_ports()[0]
+    for _ in range(4):
+        pid = front.pid_of(port)
+        os.kill(pid, signal.SIGKILL)
+        closed(port)
+        deadline = time.monotonic() + 20
+        while not Front.answers(port):  # started again by the supervisor
+            assert front.proc.poll() is None, front.log.read_text()
+            assert time.monotonic() < deadline, front.log.read_text()
+            time.sleep(0.05)  # polling for the restart
+    assert front.answers(front.port)
+
+
+def test_a_process_that_cannot_start_stops_the_whole(tmp_path, redis_server):
+    """A process that fails every start (here its port is taken by another program)
+    makes the supervisor give up with its message rather than restart it forever."""
+    port = free_ports(3)
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", port + 1))
+        squatter.listen()
+        done = subprocess.run(
+            [*KIOSK_COMMAND, "serve", "--workers", "2", "--message-queue", redis_server.url,
+             "--host", "127.0.0.1", "--port", str(port), "--db", str(tmp_path / "k.db")],
+            capture_output=True, text=True, timeout=60,
+            env=dict(os.environ, KIOSK_LANG="en"),
+        )  # fmt: skip
+    assert done.returncode != 0
+    assert f"cannot listen on 127.0.0.1:{port + 1}" in done.stderr
+    assert "process 1 cannot start: stopping" in done.stderr
