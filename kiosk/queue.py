@@ -24,7 +24,9 @@ the process dies, even by kill -9; another then takes it within a second.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import logging
+import os
 import time
 from collections.abc import Callable
 from typing import IO, Any
@@ -94,22 +96,23 @@ class MessageQueue(RedisManager):
 
     def _redis_listen_with_retries(self):
         pause = 0.25
-        first = True
+        failed = False  # since the last subscription (or the start: Redis may be late)
         while True:
             try:
                 self._redis_connect()
                 self.pubsub.subscribe(self.channel)
                 self._set_up(True)
-                if not first and self.on_resubscribed is not None:
+                if failed and self.on_resubscribed is not None:
                     try:
                         self.on_resubscribed()
                     except Exception:
                         log.exception("resync after the message queue came back failed")
-                first = False
+                failed = False
                 pause = 0.25
                 yield from self.pubsub.listen()
             except Exception as exc:
                 self.connected = False
+                failed = True
                 log.debug("listen failed: %s", exc)
                 self._set_up(False)
                 time.sleep(pause)
@@ -127,9 +130,6 @@ class MessageQueue(RedisManager):
 def channel_name(db_path: str) -> str:
     """The queue's channel: the same for every process of one event (one database), and
     different for two events sharing one Redis."""
-    import hashlib
-    import os
-
     return "kiosk-" + hashlib.sha256(os.path.abspath(db_path).encode()).hexdigest()[:16]
 
 
