@@ -199,3 +199,26 @@ def test_the_tablet_and_the_board_say_when_redis_is_away(tmp_path, redis_server,
     finally:
         first.kill(signal.SIGTERM)
         second.kill(signal.SIGTERM)
+
+
+def test_processes_started_before_redis_catch_up_once_it_is_there(tmp_path):
+    from .cluster import Redis
+
+    redis_server = Redis(tmp_path)  # its port chosen, not started yet
+    first, second = pair(tmp_path, redis_server.url)
+    try:
+        # the screen on the second process: the first, which owns the clock ticker (it
+        # started first), pushes what it changes itself only once
+        screen = Listener(second.url)
+        assert screen.client.call("join", {"room": "lamartine"}, timeout=5) == {"ok": True}
+        screen.wait_for("state")
+        answer = first.post("/api/rooms/lamartine/message", {"text": "Avant Redis"})
+        assert answer.ok, answer.text  # kept in SQLite; its push reaches no other process
+        redis_server.start()
+        # once subscribed, the second process re-sends its screens the state as it stands
+        screen.wait_for("state", lambda s: s["message"] == "Avant Redis", timeout=20)
+        screen.close()
+    finally:
+        first.kill(signal.SIGTERM)
+        second.kill(signal.SIGTERM)
+        redis_server.stop()
