@@ -36,6 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import fanout  # noqa: E402
 from checkin import attendees_csv  # noqa: E402
 from common import (  # noqa: E402
+    ARGS,
+    CHROMIUM,
     KIOSK_TOKEN,
     ORGANISER_TOKEN,
     Connection,
@@ -53,16 +55,6 @@ SIZES = {
     "tiny": {"attendees": 200, "rounds": 2, "per_round": 40, "clients": 4,
              "screens": 20, "commands": 5, "fanout_rounds": 1, "taps": 4, "kills": 1},
 }  # fmt: skip
-CHROMIUM = os.environ.get("KIOSK_CHROMIUM", "/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 class Redis:

@@ -31,19 +31,8 @@ import tempfile
 from pathlib import Path
 
 import bigday
-from common import Connection, Process, free_port, kiosk_command, table
+from common import ARGS, CHROMIUM, Connection, Process, free_port, kiosk_command, table
 
-CHROMIUM = os.environ.get("KIOSK_CHROMIUM", "/usr/bin/chromium")
-# The flags of the tests' browser (tests/browsing.py ARGS).
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 CLOCK = "2023-07-03T10:05"  # mid-morning: every room is in a talk, some breaks ahead
 PHONE = {"width": 390, "height": 844}
 SLOWDOWN = 4

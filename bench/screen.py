@@ -3,23 +3,12 @@ render of the current speaker, in headless Chromium (Debian's, driven by Playwri
 
 from __future__ import annotations
 
-import os
 import statistics
 import sys
 from pathlib import Path
 
-from common import ORGANISER_TOKEN, Connection, start_kiosk, table
+from common import ARGS, CHROMIUM, ORGANISER_TOKEN, Connection, start_kiosk, table
 
-CHROMIUM = os.environ.get("KIOSK_CHROMIUM", "/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 # Installed before the page's own scripts: notes when the speaker first appears.
 WATCH = """
 new MutationObserver((_, observer) => {
