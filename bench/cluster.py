@@ -17,9 +17,9 @@ real Redis, side by side in one run.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -40,8 +40,8 @@ from common import (  # noqa: E402
     CHROMIUM,
     KIOSK_TOKEN,
     ORGANISER_TOKEN,
-    Connection,
     Process,
+    checkin_burst,
     free_port,
     kiosk_command,
     percentile,
@@ -50,7 +50,7 @@ from common import (  # noqa: E402
 )
 
 SIZES = {
-    "full": {"attendees": 6000, "rounds": 8, "per_round": 600, "clients": 16,
+    "full": {"attendees": 9600, "rounds": 8, "per_round": 1200, "clients": 64,
              "screens": 2000, "commands": 50, "fanout_rounds": 3, "taps": 50, "kills": 5},
     "tiny": {"attendees": 200, "rounds": 2, "per_round": 40, "clients": 4,
              "screens": 20, "commands": 5, "fanout_rounds": 1, "taps": 4, "kills": 1},
@@ -235,26 +235,15 @@ def database(workdir: Path, name: str, attendees: int) -> tuple[Path, list[str]]
 # --- check-in throughput ----------------------------------------------------------------
 
 
-async def round_of_checkins(port: int, codes: list[str], clients: int) -> float:
-    """`clients` kiosks, each from its own address, scanning their share one after
-    another on a keep-alive connection: check-ins per second."""
+def kiosk_addresses(count: int) -> list[str]:
+    """Kiosks' addresses of their own (127.2.x.y on loopback), as at a venue, so that
+    nginx's hash spreads them over the processes."""
+    return [f"127.2.{n >> 8 & 255}.{n & 255 or 1}" for n in range(1, count + 1)]
 
-    async def kiosk(n: int, share: list[str]) -> None:
-        conn = await Connection(port, f"127.2.{n >> 8 & 255}.{n & 255 or 1}").open()
-        try:
-            for code in share:
-                status, body = await conn.request(
-                    "POST", "/api/checkin", {"code": code},
-                    {"Authorization": f"Bearer {KIOSK_TOKEN}", "X-Kiosk-Device": f"k{n}"},
-                )  # fmt: skip
-                if b'"checked_in"' not in body:
-                    raise RuntimeError(f"got {status} {body[:200]!r}")
-        finally:
-            conn.close()
 
-    start = time.perf_counter()
-    await asyncio.gather(*(kiosk(n + 1, codes[n::clients]) for n in range(clients)))
-    return len(codes) / (time.perf_counter() - start)
+def client_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def checkin_throughput(workdir: Path, redis: Redis, size: dict) -> dict:
@@ -267,17 +256,24 @@ def checkin_throughput(workdir: Path, redis: Redis, size: dict) -> dict:
         configs["one_front"] = Front(workdir, db, 1, redis, "2023-07-03T08:30")
         db, codes["two_front"] = database(workdir, "two-front", size["attendees"])
         configs["two_front"] = Front(workdir, db, 2, redis, "2023-07-03T08:30")
+        kiosks = kiosk_addresses(size["clients"])
         rates: dict[str, list[float]] = {name: [] for name in configs}
+        answered_by: dict[str, dict[str, int]] = {name: {} for name in configs}
+        client_cpu = dict.fromkeys(configs, 0.0)
         cpu0 = {name: (c.cpu_seconds(), c.nginx_cpu_seconds()) for name, c in configs.items()}
+        redis_cpu = dict.fromkeys(configs, 0.0)
         per = size["per_round"]
         for r in range(size["rounds"]):
             # the order of the configurations turns with the rounds: none always goes first
             names = list(configs)[r % 3 :] + list(configs)[: r % 3]
             for name in names:
                 batch = codes[name][r * per : (r + 1) * per]
+                before, redis_before = client_cpu_seconds(), cpu_of(redis.proc.pid)
                 rates[name].append(
-                    asyncio.run(round_of_checkins(configs[name].port, batch, size["clients"]))
+                    checkin_burst(configs[name].port, batch, kiosks, KIOSK_TOKEN, answered_by[name])
                 )
+                client_cpu[name] += client_cpu_seconds() - before
+                redis_cpu[name] += cpu_of(redis.proc.pid) - redis_before
         done = size["rounds"] * per
         out = {}
         for name, config in configs.items():
@@ -287,6 +283,10 @@ def checkin_throughput(workdir: Path, redis: Redis, size: dict) -> dict:
                 "rounds": rates[name],
                 "cpu_ms": (cpu - cpu0[name][0]) * 1000 / done,
                 "nginx_cpu_ms": (nginx_cpu - cpu0[name][1]) * 1000 / done,
+                "client_cpu_ms": client_cpu[name] * 1000 / done,
+                "redis_cpu_ms": redis_cpu[name] * 1000 / done,
+                # the busiest process's share of the check-ins (nginx hashes addresses)
+                "busiest_share": max(answered_by[name].values()) / done,
             }
         return out
     finally:
@@ -503,14 +503,15 @@ def report(checkins: dict, fan: dict, paint: dict, back: list[float]) -> str:
     one = checkins["one"]["throughput"]
     rows = [
         [label, checkins[key]["throughput"], checkins[key]["throughput"] / one,
-         checkins[key]["cpu_ms"], checkins[key]["nginx_cpu_ms"],
+         checkins[key]["cpu_ms"], checkins[key]["nginx_cpu_ms"], checkins[key]["redis_cpu_ms"],
+         checkins[key]["client_cpu_ms"], f"{checkins[key]['busiest_share']:.0%}",
          " · ".join(f"{r:,.0f}" for r in checkins[key]["rounds"])]
         for key, label in (("one", "1 process, direct"), ("one_front", "1 process behind nginx"),
                            ("two_front", "2 processes behind nginx"))
     ]  # fmt: skip
     text = "### Check-in throughput\n\n" + table(
-        ["", "check-ins/s (median round)", "× 1 process", "kiosk CPU ms/check-in",
-         "nginx CPU ms/check-in", "rounds"], rows,
+        ["", "check-ins/s (median round)", "× 1 process", "CPU ms/check-in: kiosk", "nginx",
+         "Redis", "client", "busiest process", "rounds"], rows,
     )  # fmt: skip
     text += "\n\n### Push fan-out\n\n" + table(
         ["screens", "", "p50 ms", "p99 ms", "max ms", "per-round p99", "lost", "kiosk CPU %"],

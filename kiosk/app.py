@@ -10,7 +10,6 @@ from typing import Any
 
 from flask import Flask
 from werkzeug.exceptions import HTTPException
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import db as database
 from . import i18n
@@ -21,6 +20,7 @@ from .schedule import Schedule, load
 from .web import (
     CachedSessionInterface,
     ForeignSockets,
+    Forwarded,
     JSONProvider,
     Runtime,
     SiteHeaders,
@@ -191,7 +191,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         # Outermost, so that every layer (throttles, the socket guard) sees the client's
         # own address, not the front's. Only the front reaches a process that trusts
         # it: `kiosk serve --workers` puts them on loopback.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
+        app.wsgi_app = Forwarded(app.wsgi_app)
     return app
 
 

@@ -35,6 +35,7 @@ from . import db as database
 from .checkin import FailureLimiter
 from .errors import N_, Refusal
 from .i18n import gettext
+from .push import PROCESSES
 from .web import get_db, runtime, socketio
 
 ORGANISER = "organiser"
@@ -109,11 +110,6 @@ class Access:
             self.ended.add(sid)
             return True
         return False
-
-
-# A channel no client can join (a join names rooms of the timetable): what the processes
-# sharing a message queue tell each other.
-PROCESSES = "kiosk:processes"
 
 
 def heard(acc: Access, event: str, data: object, to: str | None) -> None:

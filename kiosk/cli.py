@@ -344,7 +344,7 @@ def serve(
     from .clock import SimulatedClock, parse_start
     from .db import SameSecrets, WeakSecret
     from .push import run_ticker
-    from .queue import Owner
+    from .queue import Owner, listen_now
     from .schedule import load
     from .server import AUTOCHECKPOINT_SAFETY_NET, AlreadyServing, claim, run_checkpoints
     from .server import serve as serve_app
@@ -467,6 +467,7 @@ def serve(
     if message_queue:
         click.echo(_("  message queue: %(url)s", url=message_queue))
         rt.owner = Owner(db_path)  # the clock ticker and checkpoints run in one process
+        listen_now(socketio.server)
     sys.stdout.flush()
     socketio.start_background_task(run_ticker, rt, app.logger)
     socketio.start_background_task(run_checkpoints, db_path, owner=rt.owner)

@@ -32,7 +32,7 @@ from flask_socketio import emit, join_room
 from .auth import STAGE, RateLimited, forget_socket, grant_socket, socket_is_organiser, token_role
 from .checkin import attendance
 from .errors import N_, Refusal
-from .push import ORGANISERS, channel, run_command, stage_channel
+from .push import ORGANISERS, channel, run_command, stage_channel, tell_watching
 from .web import get_db, refusal_body, runtime, socketio
 
 
@@ -117,6 +117,7 @@ def on_watch_attendance(data: Any = None) -> dict[str, Any]:
     _organiser_only()
     join_room(ORGANISERS)
     rt = runtime()
+    tell_watching(rt, at_once=True)  # the other processes' check-ins: pushed from now on
     emit("attendance", attendance(get_db(), rt.schedule.event.tz))
     if rt.queue is not None and not rt.queue.up:  # then `queue` again when it is back
         emit("queue", {"up": False})

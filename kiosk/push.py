@@ -14,6 +14,7 @@ Sent over Socket.IO:
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from . import db as database
@@ -23,6 +24,15 @@ from .live import CommandError, LiveStore, public, signature, view
 from .web import Runtime, socketio
 
 ORGANISERS = "organisers"
+# A channel no client can join (a join names rooms of the timetable): what the processes
+# sharing a message queue tell each other.
+PROCESSES = "kiosk:processes"
+# With a message queue, a process with organisers following arrivals says so to the
+# others every WATCHING_EVERY seconds; they push their check-ins' counters for
+# WATCHING_FOR seconds after the last word (two words may be lost).
+WATCHING = "organisers_watching"
+WATCHING_EVERY = 5.0
+WATCHING_FOR = 3 * WATCHING_EVERY
 
 
 def channel(room: str) -> str:
@@ -81,21 +91,41 @@ def _anyone_in(room: str) -> bool:
     return next(socketio.server.manager.get_participants("/", room), None) is not None
 
 
-def flush_attendance(rt: Runtime, db) -> bool:
+def flush_attendance(rt: Runtime, db, now: float | None = None) -> bool:
     """Push the counters to the organisers if a check-in changed them.
 
     At most once per tick (a second), however many kiosks scan meanwhile, and only when
-    an organiser follows them: the counters cost a scan of the attendees (5 ms for
-    5,000), which must not be paid once per check-in.
+    an organiser follows them, here or (with a message queue) in another process that
+    said so: the counters cost two scans of the attendees (5 ms for 5,000), which must
+    not be paid once per check-in, nor every second by every process of a busy welcome
+    desk that nobody watches. Until someone does, the counters stay due.
     """
-    if not rt.attendance_dirty:
+    if not rt.attendance_dirty or not organisers_watching(rt, now):
         return False
     rt.attendance_dirty = False
-    # An organiser who opens a page gets them on joining. With a message queue, this
-    # process cannot see the organisers connected to the others: it sends.
-    if rt.queue is None and not _anyone_in(ORGANISERS):
-        return False
     socketio.emit("attendance", attendance(db, rt.schedule.event.tz), to=ORGANISERS)
+    return True
+
+
+def organisers_watching(rt: Runtime, now: float | None = None) -> bool:
+    """Whether an organiser follows arrivals: connected here, or to another process that
+    said so lately. (An organiser who opens a page gets the counters on joining.)"""
+    if _anyone_in(ORGANISERS):
+        return True
+    now = time.monotonic() if now is None else now
+    return rt.queue is not None and now < rt.organisers_elsewhere_until
+
+
+def tell_watching(rt: Runtime, now: float | None = None, at_once: bool = False) -> bool:
+    """With a message queue, tell the other processes that organisers here follow
+    arrivals (every WATCHING_EVERY seconds; `at_once` when one has just started)."""
+    now = time.monotonic() if now is None else now
+    if rt.queue is None or not _anyone_in(ORGANISERS):
+        return False
+    if not at_once and now - rt.watching_told < WATCHING_EVERY:
+        return False
+    rt.watching_told = now
+    socketio.emit(WATCHING, {}, to=PROCESSES)
     return True
 
 
@@ -128,11 +158,15 @@ def announce_queue(rt: Runtime, up: bool) -> None:
     socketio.emit("queue", {"up": up}, to=ORGANISERS, ignore_queue=True)
 
 
-def heard(rt: Runtime, event: str, data: Any, to: str | None) -> None:
+def heard(rt: Runtime, event: str, data: Any, to: str | None, now: float | None = None) -> None:
     """Another process pushed something: remember the states it sent the stages (the
-    full ones), so that this process's clock ticker does not send them again."""
+    full ones), so that this process's clock ticker does not send them again; and
+    whether organisers there follow arrivals."""
     if event == "state" and isinstance(data, dict) and to == stage_channel(data.get("room")):
         rt.pushed[data["room"]] = signature(data)
+    elif event == WATCHING and to == PROCESSES:
+        now = time.monotonic() if now is None else now
+        rt.organisers_elsewhere_until = now + WATCHING_FOR
 
 
 def run_ticker(rt: Runtime, log, interval: float = 1.0) -> None:
@@ -144,6 +178,7 @@ def run_ticker(rt: Runtime, log, interval: float = 1.0) -> None:
         try:
             if rt.owner is None or rt.owner.try_take():
                 tick(rt, db)
+            tell_watching(rt)
             flush_attendance(rt, db)
         except Exception:  # a failed tick must not stop screens following the clock
             log.exception("clock tick failed")

@@ -127,6 +127,16 @@ class MessageQueue(RedisManager):
             self.heard(message.get("event"), data, message.get("room"))
 
 
+def listen_now(server) -> None:
+    """Hear the other processes from the start. python-socketio starts its manager's
+    listener when the first client connects: until then a process would not hear that
+    organisers elsewhere follow arrivals (and push its check-ins' counters), nor which
+    states the others pushed (its clock ticker would push them again)."""
+    if not server.manager_initialized:
+        server.manager_initialized = True
+        server.manager.initialize()
+
+
 def channel_name(db_path: str) -> str:
     """The queue's channel: the same for every process of one event (one database), and
     different for two events sharing one Redis."""

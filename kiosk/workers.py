@@ -66,9 +66,9 @@ def nginx_config(
             f"        ssl_certificate_key {Path(keyfile).resolve()};\n"
             "        ssl_protocols TLSv1.2 TLSv1.3;\n"
         )
-    servers = "\n".join(
-        f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=2s;" for p in upstreams
-    )
+    # Never set aside (max_fails=0): a dead process refuses at once and the next answers;
+    # marked down, it would stay so for a while after it is back (docs/deploy.md).
+    servers = "\n".join(f"        server 127.0.0.1:{p} max_fails=0;" for p in upstreams)
     return (
         template.replace("@PREFIX@", str(prefix))
         .replace("@UPSTREAMS@", servers)

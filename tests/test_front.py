@@ -115,7 +115,8 @@ class Front:
 
 
 def request(source: str, port: int, method: str, path: str, body=None, token=None):
-    """An HTTP request from the loopback address `source`: (status, headers, JSON)."""
+    """An HTTP request from the loopback address `source`: (status, headers, JSON or
+    text)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=(source, 0))
     headers = {"Content-Type": "application/json"}
     if token:
@@ -124,7 +125,9 @@ def request(source: str, port: int, method: str, path: str, body=None, token=Non
         conn.request(method, path, json.dumps(body) if body is not None else None, headers)
         response = conn.getresponse()
         data = response.read()
-        return response.status, dict(response.getheaders()), json.loads(data or b"null")
+        if response.getheader("Content-Type", "").startswith("application/json"):
+            return response.status, dict(response.getheaders()), json.loads(data)
+        return response.status, dict(response.getheaders()), data.decode()  # nginx's 502
     finally:
         conn.close()
 
@@ -269,6 +272,31 @@ def test_a_process_killed_again_and_again_is_started_again_each_time(front):
             assert time.monotonic() < deadline, front.log.read_text()
             time.sleep(0.05)  # polling for the restart
     assert front.answers(front.port)
+
+
+def test_both_processes_killed_the_first_one_back_answers_at_once(front):
+    """nginx does not keep a process it saw fail set aside once it is back: after both
+    died, the welcome desk checks in again the moment one of them answers (with
+    `max_fails=1 fail_timeout=2s`, every request during the outage set both aside for
+    two more seconds, answered 502 at once).
+    """
+    ports = front.process_ports()
+    for port in ports:
+        os.kill(front.pid_of(port), signal.SIGKILL)
+    for port in ports:
+        closed(port)
+    deadline = time.monotonic() + 20
+    while not any(Front.answers(port) for port in ports):
+        assert time.monotonic() < deadline, front.log.read_text()
+        # kiosks keep scanning through the outage: nothing answers them
+        status, _, _ = front.request("127.0.0.2", "GET", "/api/schedule")
+        assert status == 502
+        time.sleep(0.05)  # polling for the restart
+    status, headers, answer = front.request(
+        "127.0.0.2", "POST", "/api/checkin", {"code": "A" * 24}, KIOSK_TOKEN
+    )
+    assert status == 404, answer  # answered by a process: an unknown code
+    assert int(headers["X-Kiosk-Process"]) in ports
 
 
 def test_a_process_that_cannot_start_stops_the_whole(tmp_path, redis_server):

@@ -3,13 +3,29 @@ shared lock of kiosk.server.claim, kiosk.push.heard)."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from kiosk import db as database
 from kiosk.live import LiveStore, view
-from kiosk.push import heard, stage_channel, tick
+from kiosk.push import (
+    PROCESSES,
+    WATCHING,
+    WATCHING_EVERY,
+    WATCHING_FOR,
+    announce_checkin,
+    flush_attendance,
+    heard,
+    stage_channel,
+    tell_watching,
+    tick,
+)
 from kiosk.queue import Owner, channel_name
 from kiosk.server import AlreadyServing, claim
+from kiosk.web import Forwarded, socketio
+
+from .conftest import TOKEN
 
 ROOM = "lamartine"
 
@@ -53,6 +69,51 @@ def test_only_a_full_state_to_a_stage_counts_as_pushed(app, clock):
     assert tick(rt, db) == [ROOM]
 
 
+def test_with_a_queue_the_counters_wait_for_organisers_watching_in_some_process(app):
+    """A busy welcome desk that nobody follows costs no counting (two scans of the
+    attendees a second, in every process); counters due are pushed once someone does."""
+    rt = app.extensions["kiosk"]
+    rt.queue = SimpleNamespace(up=True)  # with --message-queue: the others' clients unseen
+    db = database.connect(app.config["DATABASE"])
+    announce_checkin(rt, None)  # a check-in through this process
+    assert flush_attendance(rt, db, now=100.0) is False
+    assert rt.attendance_dirty  # still due
+    heard(rt, WATCHING, {}, PROCESSES, now=100.0)  # organisers follow them elsewhere
+    assert flush_attendance(rt, db, now=101.0) is True
+    announce_checkin(rt, None)
+    assert flush_attendance(rt, db, now=100.0 + WATCHING_FOR - 1) is True
+    announce_checkin(rt, None)
+    assert flush_attendance(rt, db, now=100.0 + WATCHING_FOR + 1) is False  # no word since
+    heard(rt, WATCHING, {}, "organisers", now=200.0)  # not the processes' channel
+    assert flush_attendance(rt, db, now=200.0) is False
+
+
+def test_a_process_whose_organisers_follow_arrivals_tells_the_others(app, client, monkeypatch):
+    rt = app.extensions["kiosk"]
+    rt.queue = SimpleNamespace(up=True)
+    told = []
+    emit = socketio.emit
+
+    def spy(event, *args, **kwargs):
+        if kwargs.get("to") == PROCESSES:
+            told.append(event)
+        return emit(event, *args, **kwargs)
+
+    monkeypatch.setattr(socketio, "emit", spy)
+    assert tell_watching(rt, now=0.0) is False  # nobody follows arrivals here
+    client.get(f"/organiser?token={TOKEN}")
+    organiser = socketio.test_client(app, flask_test_client=client)
+    assert organiser.emit("watch_attendance", callback=True) == {"ok": True}
+    assert told == [WATCHING]  # at once, not at the next word
+    now = rt.watching_told
+    assert tell_watching(rt, now=now + 1) is False
+    assert tell_watching(rt, now=now + WATCHING_EVERY) is True
+    assert told == [WATCHING, WATCHING]
+    organiser.disconnect()
+    assert tell_watching(rt, now=now + 3 * WATCHING_EVERY) is False
+    assert len(told) == 2
+
+
 def test_one_process_owns_the_once_only_jobs_until_it_lets_go(tmp_path):
     db = str(tmp_path / "kiosk.db")
     first, second = Owner(db), Owner(db)
@@ -79,3 +140,30 @@ def test_processes_sharing_a_queue_share_the_database_and_no_one_alone(tmp_path)
         claim(db, "http://127.0.0.1:5000")
     with claim(db, "http://127.0.0.1:5000"), pytest.raises(AlreadyServing):
         claim(db, "http://127.0.0.1:5001", shared=True)
+
+
+@pytest.mark.parametrize(
+    ("forwarded_for", "proto", "address", "scheme"),
+    [
+        ("203.0.113.7", "https", "203.0.113.7", "https"),
+        # a client's own X-Forwarded-For, to which the front appended the address it saw
+        ("10.0.0.1, 203.0.113.7", "http", "203.0.113.7", "http"),
+        (None, None, "127.0.0.1", "http"),  # not through the front: as it came
+    ],
+)
+def test_behind_the_front_a_process_sees_the_clients_address_and_scheme(
+    forwarded_for, proto, address, scheme
+):
+    seen = {}
+
+    def app(environ, start_response):
+        seen.update(address=environ["REMOTE_ADDR"], scheme=environ["wsgi.url_scheme"])
+        return []
+
+    environ = {"REMOTE_ADDR": "127.0.0.1", "wsgi.url_scheme": "http"}
+    if forwarded_for:
+        environ["HTTP_X_FORWARDED_FOR"] = forwarded_for
+    if proto:
+        environ["HTTP_X_FORWARDED_PROTO"] = proto
+    Forwarded(app)(environ, None)
+    assert seen == {"address": address, "scheme": scheme}
