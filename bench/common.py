@@ -279,9 +279,9 @@ def checkin_burst(
                 if b'"checked_in"' not in body:
                     raise RuntimeError(f"{kiosk.source}: {head[:15]!r} {body[:200]!r}")
                 done += 1
-                if answered_by is not None:
-                    name = header(head, b"x-kiosk-process").decode()
-                    answered_by[name] = answered_by.get(name, 0) + 1
+                kiosk.answered += 1
+                if kiosk.process is None:  # nginx sends an address to one process
+                    kiosk.process = header(head, b"x-kiosk-process").decode()
                 kiosk.requests.pop()
                 if not kiosk.requests:
                     busy -= 1
@@ -289,7 +289,11 @@ def checkin_burst(
                 if b"\r\nconnection: close" in head:  # nginx's keepalive_requests
                     connect(kiosk)
                 kiosk.sock.sendall(kiosk.requests[-1])
-        return done / (time.perf_counter() - start)
+        rate = done / (time.perf_counter() - start)
+        for kiosk in kiosks:
+            if answered_by is not None:
+                answered_by[kiosk.process] = answered_by.get(kiosk.process, 0) + kiosk.answered
+        return rate
     finally:
         for kiosk in kiosks:
             kiosk.sock.close()
@@ -303,6 +307,7 @@ class _Kiosk:
         self.port, self.source, self.requests = port, source, requests
         self.sock: socket.socket | None = None
         self.buffer = b""
+        self.answered, self.process = 0, None
 
     def connect(self) -> None:
         self.sock = socket.socket()

@@ -152,13 +152,16 @@ def cluster_section(work: Path, tiny: bool) -> tuple[str, dict]:
     load, started = programme.load_average(), time.monotonic()
     text, data = cluster.run(work, "tiny" if tiny else "full")
     c = data["checkin"]
-    two = c["two_front"]["throughput"] / c["one"]["throughput"]
+    # judged round by round (the median of each round's ratio): the machine's speed
+    # drifts, and rounds taken in turn ran at about the same speed
+    two = c["two_front"]["paired_ratio"]
+    medians = c["two_front"]["throughput"] / c["one"]["throughput"]
     back = max(data["back_after_kill"])
     verdict = table(
         ["target", "measured", "met"],
         [
-            ["check-ins: 2 processes behind nginx ≥ 1.6× one process", f"{two:.2f}×",
-             "yes" if two >= 1.6 else "**no**"],
+            ["check-ins: 2 processes behind nginx ≥ 1.6× one process (round by round)",
+             f"{two:.2f}× (medians: {medians:.2f}×)", "yes" if two >= 1.6 else "**no**"],
             ["a killed process's screen back within 5 s (the worst kill)", f"{back:.1f} s",
              "yes" if back <= 5 else "**no**"],
         ],
@@ -170,8 +173,13 @@ def cluster_section(work: Path, tiny: bool) -> tuple[str, dict]:
 --message-queue` behind its nginx (`kiosk/deploy/nginx.conf`) on a real `redis-server`, in the
 same run. Check-ins: {cluster.SIZES["tiny" if tiny else "full"]["clients"]} kiosks at once, each
 from a loopback address of its own (nginx sends an address to one process), each scanning its
-share one code after another on a keep-alive connection; the three configurations take turns
-round by round; CPU per check-in summed over the kiosk processes, nginx's apart. Fan-out: the
+share one code after another on a keep-alive connection, from one epoll loop of raw sockets
+(`bench/common.py` `checkin_burst`: the client shares the two cores with the servers, so it is
+kept lean, and its CPU is reported); the three configurations take turns round by round, and
+the ratio is also taken round by round (a round against the one-process round next to it:
+the machine's speed drifts); CPU per check-in summed over the kiosk processes, nginx's, Redis'
+and the client's apart; "busiest process" is the share of check-ins the busier process
+answered. Fan-out: the
 screens of bench/fanout.py, each from an address of its own, the commands alternating between one
 process and the two behind nginx. Tap to paint: Chromium's tablet taps « Suivant », Chromium's
 room screen repaints the speaker (the animation frame after the change), the turn put back

@@ -209,15 +209,18 @@ def _message_queue(app: Flask):
         push.heard(rt, event, data, to)
         auth.heard(acc, event, data, to)
 
-    def resubscribed() -> None:
+    def resubscribed(everywhere: bool = False) -> None:
         db = database.connect(rt.pool.path)
         try:
-            push.resync(rt, db)
+            push.resync(rt, db, everywhere)
         finally:
             db.conn.close()
 
     def changed(up: bool) -> None:
         push.announce_queue(rt, up)
+        if up:  # what this process pushed meanwhile reached its own clients only
+            # (apart: called from within an emit, which must not wait for the rooms)
+            socketio.start_background_task(resubscribed, True)
 
     rt.queue = MessageQueue(
         app.config["MESSAGE_QUEUE"],

@@ -142,14 +142,16 @@ def tick(rt: Runtime, db) -> list[str]:
     return changed
 
 
-def resync(rt: Runtime, db) -> None:
+def resync(rt: Runtime, db, everywhere: bool = False) -> None:
     """Send this process's own screens, tablets and phones every room's state as it
     stands: after a message queue outage, during which the other processes' pushes
-    were lost."""
+    were lost. `everywhere`: every process's, through the queue (this process's own
+    pushes were lost to the others while it could not publish)."""
     for room in rt.schedule.rooms:
         data = rt.room_view(db, room.id, full=True)
-        socketio.emit("state", public(data), to=channel(room.id), ignore_queue=True)
-        socketio.emit("state", data, to=stage_channel(room.id), ignore_queue=True)
+        here = not everywhere
+        socketio.emit("state", public(data), to=channel(room.id), ignore_queue=here)
+        socketio.emit("state", data, to=stage_channel(room.id), ignore_queue=here)
 
 
 def announce_queue(rt: Runtime, up: bool) -> None:
@@ -176,6 +178,8 @@ def run_ticker(rt: Runtime, log, interval: float = 1.0) -> None:
     db = database.connect(rt.pool.path)
     while True:
         try:
+            if rt.queue is not None:
+                rt.queue.probe()
             if rt.owner is None or rt.owner.try_take():
                 tick(rt, db)
             tell_watching(rt)

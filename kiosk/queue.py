@@ -52,6 +52,7 @@ class MessageQueue(RedisManager):
         on_resubscribed: Callable[[], None] | None = None,
         heard: Callable[[str, Any, str | None], None] | None = None,
         on_change: Callable[[bool], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ):
         super().__init__(
             url,
@@ -63,11 +64,13 @@ class MessageQueue(RedisManager):
             },
         )
         self.up = True
+        self.clock = clock
+        self.next_try = 0.0  # while down: when a publish may try again
         self.on_resubscribed = on_resubscribed
         self.heard = heard
         self.on_change = on_change
 
-    def _set_up(self, up: bool) -> None:
+    def _set_up(self, up: bool, reason: object = None) -> None:
         if up == self.up:
             return
         self.up = up
@@ -75,24 +78,57 @@ class MessageQueue(RedisManager):
             log.warning("message queue %s reachable again", self.redis_url)
         else:
             log.error(
-                "message queue %s unreachable: serving this process's screens only, reconnecting",
+                "message queue %s unreachable: serving this process's screens only, "
+                "reconnecting (%s)",
                 self.redis_url,
+                reason,
             )
         if self.on_change is not None:
             self.on_change(up)
 
     def _publish(self, data):
-        if not self.up:  # the listener reconnects; until then each try would block
+        # While Redis is away, one try every RETRY_MAX seconds (each would hold up the
+        # command that emits for the connection's timeout); the listener, reconnecting,
+        # also says when it is back. But a publish can fail while the listener's
+        # connection lives on (a new pooled connection that took longer than its timeout
+        # while 2,000 screens were joining): then only a later try finds it back (a
+        # process once stopped publishing for good there).
+        now = self.clock()
+        if not self.up and now < self.next_try:
             return None
+        for attempt in (1, 2):  # a dropped connection: once more on a fresh one
+            try:
+                if not self.connected:
+                    self._redis_connect()
+                sent = self.redis.publish(self.channel, self.json.dumps(data))
+            except Exception as exc:
+                self.connected = False
+                log.debug("publish failed (attempt %d): %s", attempt, exc)
+                failure = exc
+                continue
+            self._set_up(True)
+            return sent
+        self.next_try = now + RETRY_MAX
+        self._set_up(False, failure)
+        return None
+
+    def probe(self) -> None:
+        """While Redis is away, try it again every RETRY_MAX seconds (the clock ticker
+        calls this each second): a process whose publishes failed while its listener
+        kept its connection learns here, with no emit to try, that it is back."""
+        now = self.clock()
+        if self.up or now < self.next_try:
+            return
         try:
             if not self.connected:
                 self._redis_connect()
-            return self.redis.publish(self.channel, self.json.dumps(data))
+            self.redis.ping()
         except Exception as exc:
             self.connected = False
-            log.debug("publish failed: %s", exc)
-            self._set_up(False)
-            return None
+            self.next_try = now + RETRY_MAX
+            log.debug("probe failed: %s", exc)
+            return
+        self._set_up(True)
 
     def _redis_listen_with_retries(self):
         pause = 0.25
@@ -114,7 +150,7 @@ class MessageQueue(RedisManager):
                 self.connected = False
                 failed = True
                 log.debug("listen failed: %s", exc)
-                self._set_up(False)
+                self._set_up(False, exc)
                 time.sleep(pause)
                 pause = min(pause * 2, RETRY_MAX)
 

@@ -125,10 +125,6 @@ DRAIN_SECONDS = 5
 IDLE_TIMEOUT = 60.0
 
 
-# Bytes of body sent in one piece with the response's head (_Handler._write_with_headers);
-# a bigger one (a static file, an export) is not copied for it.
-ONE_SEND = 16 * 1024
-
 _REQUEST_TIMEOUT = b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-length: 0\r\n\r\n"
 
 
@@ -162,25 +158,6 @@ class _Handler(pywsgi.WSGIHandler):
         if isinstance(ex, TimeoutError):
             return ("408", _REQUEST_TIMEOUT)
         return super()._handle_client_error(ex)
-
-    def _write_with_headers(self, data):
-        # gevent sends a response's head, then its body: two segments on the wire, which
-        # nginx in front of several processes reads and forwards in two rounds (two
-        # wake-ups, two reads, two writes: measured, 0.04 ms of nginx's 0.12 ms per
-        # check-in). A small body goes with its head, in one send; gevent builds the head.
-        if not data or len(data) > ONE_SEND:
-            return super()._write_with_headers(data)
-        sendall, head = self._sendall, []
-        self._sendall = head.append  # an empty body writes nothing: only the head comes
-        try:
-            super()._write_with_headers(b"")
-        finally:
-            del self._sendall
-        if self.response_use_chunked:  # a streamed body keeps gevent's framing
-            sendall(head[0])
-            self._write(data)
-        else:
-            sendall(bytes(head[0]) + data)
 
     def handle_one_response(self):
         self._head_timer.close()  # the head is in: what follows is the answer's own time

@@ -21,7 +21,7 @@ from kiosk.push import (
     tell_watching,
     tick,
 )
-from kiosk.queue import Owner, channel_name
+from kiosk.queue import RETRY_MAX, MessageQueue, Owner, channel_name
 from kiosk.server import AlreadyServing, claim
 from kiosk.web import Forwarded, socketio
 
@@ -167,3 +167,76 @@ def test_behind_the_front_a_process_sees_the_clients_address_and_scheme(
         environ["HTTP_X_FORWARDED_PROTO"] = proto
     Forwarded(app)(environ, None)
     assert seen == {"address": address, "scheme": scheme}
+
+
+class FlakyRedis:
+    """Redis as a publishing process sees it: `fail` calls fail, then it answers."""
+
+    def __init__(self):
+        self.fail = 0
+        self.published: list[str] = []
+
+    def publish(self, channel: str, message: str) -> int:
+        if self.fail:
+            self.fail -= 1
+            raise ConnectionError("Timeout connecting to server")
+        self.published.append(message)
+        return 1
+
+    def ping(self) -> bool:
+        if self.fail:
+            self.fail -= 1
+            raise ConnectionError("Connection refused")
+        return True
+
+
+@pytest.fixture
+def flaky():
+    """A MessageQueue on a FlakyRedis, with a clock the test moves."""
+    now = SimpleNamespace(t=100.0)
+    changes: list[bool] = []
+    redis = FlakyRedis()
+    mq = MessageQueue(
+        "redis://127.0.0.1:1/0", "kiosk-test", on_change=changes.append, clock=lambda: now.t
+    )
+
+    def connect():
+        mq.redis, mq.connected = redis, True
+
+    mq._redis_connect = connect
+    return SimpleNamespace(mq=mq, redis=redis, now=now, changes=changes)
+
+
+def test_publishing_comes_back_after_failing_while_the_listener_held_on(flaky):
+    """A publish that fails twice (a pooled connection slower than its timeout under
+    load) sets the queue down; later publishes try again and find it back: the
+    listener, which never lost its connection, would never have said so."""
+    flaky.redis.fail = 2
+    assert flaky.mq._publish({"event": "state"}) is None
+    assert flaky.mq.up is False and flaky.changes == [False]
+    assert flaky.mq._publish({"event": "state"}) is None  # not before RETRY_MAX: no wait
+    assert flaky.redis.published == []
+    flaky.now.t += RETRY_MAX
+    assert flaky.mq._publish({"event": "state"}) == 1
+    assert flaky.mq.up is True and flaky.changes == [False, True]
+    assert len(flaky.redis.published) == 1
+
+
+def test_a_dropped_connection_is_retried_once_at_once(flaky):
+    flaky.redis.fail = 1
+    assert flaky.mq._publish({"event": "state"}) == 1
+    assert flaky.mq.up is True and flaky.changes == []
+
+
+def test_with_nothing_to_publish_the_ticker_finds_the_queue_back(flaky):
+    flaky.redis.fail = 2
+    flaky.mq._publish({"event": "state"})
+    flaky.redis.fail = 1
+    flaky.mq.probe()  # too soon: not tried
+    assert flaky.redis.fail == 1 and flaky.mq.up is False
+    flaky.now.t += RETRY_MAX
+    flaky.mq.probe()  # tried: still away
+    assert flaky.redis.fail == 0 and flaky.mq.up is False
+    flaky.now.t += RETRY_MAX
+    flaky.mq.probe()
+    assert flaky.mq.up is True and flaky.changes == [False, True]
