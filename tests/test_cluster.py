@@ -6,6 +6,7 @@ it). The processes share one simulated clock (--clock-epoch), as `--workers` giv
 
 from __future__ import annotations
 
+import json
 import queue
 import signal
 import time
@@ -222,3 +223,35 @@ def test_processes_started_before_redis_catch_up_once_it_is_there(tmp_path):
         first.kill(signal.SIGTERM)
         second.kill(signal.SIGTERM)
         redis_server.stop()
+
+
+def test_what_goes_to_one_client_of_a_process_does_not_go_through_redis(tmp_path, redis_server):
+    """A screen's join is answered by its own process only; a command still reaches
+    every process (through Redis). python-socketio published both."""
+    import redis
+
+    first, second = pair(tmp_path, redis_server.url)
+    watcher = redis.Redis.from_url(redis_server.url).pubsub()
+    watcher.psubscribe("kiosk-*")
+    assert watcher.get_message(timeout=5)["type"] == "psubscribe"  # listening from here
+    try:
+        screen = Listener(first.url)
+        assert screen.client.call("join", {"room": "lamartine"}, timeout=5) == {"ok": True}
+        screen.wait_for("state")  # the join's answer, to this screen alone
+        assert first.post("/api/rooms/lamartine/message", {"text": "Bienvenue"}).ok
+        screen.wait_for("state", lambda s: s["message"] == "Bienvenue")
+        published = []
+        deadline = time.monotonic() + 1  # the command's publish follows its local push
+        while time.monotonic() < deadline:
+            message = watcher.get_message(timeout=0.1)
+            if message is not None and message["type"] == "pmessage":
+                published.append(json.loads(message["data"]))
+        to = [(m["event"], m["room"]) for m in published]
+        assert ("state", "room:lamartine") in to  # the command's push
+        channels = ("room:", "stage:", "organisers", "kiosk:")
+        assert all(room.startswith(channels) for _, room in to), to
+        screen.close()
+    finally:
+        watcher.close()
+        first.kill(signal.SIGTERM)
+        second.kill(signal.SIGTERM)
