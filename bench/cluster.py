@@ -438,7 +438,7 @@ def back_after_kill(workdir: Path, redis: Redis, times: int) -> list[float]:
     """A Chromium room screen through the front; the process it is connected to killed
     (SIGKILL), and at once a message sent through the front (to the other process): the
     seconds from the kill until the screen shows it. The supervisor restarts the killed
-    process between two kills."""
+    process between two kills, and the screen is opened again on it."""
     from playwright.sync_api import sync_playwright
 
     front = Front(workdir, workdir / "kill.db", 2, redis, "2023-07-03T10:20")
@@ -449,6 +449,8 @@ def back_after_kill(workdir: Path, redis: Redis, times: int) -> list[float]:
             page = browser.new_page(viewport={"width": 1280, "height": 720})
             page.goto(f"http://127.0.0.1:{front.port}/screen/lamartine")
             for n in range(times):
+                if n:  # back on the process its address is sent to (the one restarted):
+                    page.reload()  # its websocket stayed on the other one
                 page.wait_for_selector("body[data-online=yes]")
                 with urllib.request.urlopen(
                     f"http://127.0.0.1:{front.port}/api/schedule", timeout=10

@@ -159,6 +159,8 @@ def closed(port: int) -> None:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
         except ConnectionRefusedError:
             return
+        except ConnectionResetError:  # its listening socket went while we connected
+            pass
         assert time.monotonic() < deadline, f"port {port} still open"
         time.sleep(0.01)  # polling for the end of a process we do not own
 
