@@ -3,7 +3,7 @@ only one of them runs.
 
 Flask-SocketIO's documented way to spread Socket.IO over several processes is a message
 queue: every process publishes what it emits, and each delivers to its own clients what
-the others published. `MessageQueue` is python-socketio's Redis manager with three
+the others published. `MessageQueue` is python-socketio's Redis manager with these
 changes for a day at a venue, where Redis can restart under us:
 
 - while Redis is unreachable, a process keeps serving its own screens (the manager
@@ -14,7 +14,11 @@ changes for a day at a venue, where Redis can restart under us:
   process re-sends its screens what they missed: pushes from the other processes were
   lost meanwhile (Redis' publish/subscribe keeps nothing), the states are in SQLite;
 - the other processes' emits are shown to `heard` (the clock ticker's owner learns there
-  which states the others pushed, and does not push them again).
+  which states the others pushed, and does not push them again);
+- what goes to one client of this process (a join's answer) is not published: python-
+  socketio publishes every emit, which each other process receives and drops;
+- a publish that fails while the listener still hears (a slow new connection under load)
+  sets the queue down too, and `probe`, called by the clock ticker, finds it back.
 
 `Owner` says which process runs the jobs that must run once per event (the clock ticker,
 the WAL checkpointer): the one holding `<db>.owner`, an flock the kernel releases when
@@ -65,7 +69,7 @@ class MessageQueue(RedisManager):
         )
         self.up = True
         self.clock = clock
-        self.next_try = 0.0  # while down: when a publish may try again
+        self.next_try = 0.0  # while down: when `probe` may try again
         self.on_resubscribed = on_resubscribed
         self.heard = heard
         self.on_change = on_change
@@ -102,35 +106,30 @@ class MessageQueue(RedisManager):
         )  # fmt: skip
 
     def _publish(self, data):
-        # While Redis is away, one try every RETRY_MAX seconds (each would hold up the
-        # command that emits for the connection's timeout); the listener, reconnecting,
-        # also says when it is back. But a publish can fail while the listener's
-        # connection lives on (a new pooled connection that took longer than its timeout
-        # while 2,000 screens were joining): then only a later try finds it back (a
-        # process once stopped publishing for good there).
-        now = self.clock()
-        if not self.up and now < self.next_try:
+        # While Redis is away, no try: each would hold up the command that emits for the
+        # connection's timeout. The listener, reconnecting, says when it is back, and so
+        # does `probe` (a publish can fail while the listener's connection lives on: a
+        # new pooled connection slower than its timeout while 2,000 screens were joining;
+        # the process then stopped publishing for good).
+        if not self.up:
             return None
         for attempt in (1, 2):  # a dropped connection: once more on a fresh one
             try:
                 if not self.connected:
                     self._redis_connect()
-                sent = self.redis.publish(self.channel, self.json.dumps(data))
+                return self.redis.publish(self.channel, self.json.dumps(data))
             except Exception as exc:
                 self.connected = False
                 log.debug("publish failed (attempt %d): %s", attempt, exc)
                 failure = exc
-                continue
-            self._set_up(True)
-            return sent
-        self.next_try = now + RETRY_MAX
+        self.next_try = self.clock() + RETRY_MAX
         self._set_up(False, failure)
         return None
 
     def probe(self) -> None:
         """While Redis is away, try it again every RETRY_MAX seconds (the clock ticker
-        calls this each second): a process whose publishes failed while its listener
-        kept its connection learns here, with no emit to try, that it is back."""
+        calls this each second, apart from any command): a process whose publishes
+        failed while its listener kept its connection learns here that it is back."""
         now = self.clock()
         if self.up or now < self.next_try:
             return

@@ -209,16 +209,19 @@ def flaky():
 
 def test_publishing_comes_back_after_failing_while_the_listener_held_on(flaky):
     """A publish that fails twice (a pooled connection slower than its timeout under
-    load) sets the queue down; later publishes try again and find it back: the
-    listener, which never lost its connection, would never have said so."""
+    load) sets the queue down; the ticker's probe finds it back and publishing goes on:
+    the listener, which never lost its connection, would never have said so."""
     flaky.redis.fail = 2
     assert flaky.mq._publish({"event": "state"}) is None
     assert flaky.mq.up is False and flaky.changes == [False]
-    assert flaky.mq._publish({"event": "state"}) is None  # not before RETRY_MAX: no wait
+    assert flaky.mq._publish({"event": "state"}) is None  # down: no try, no wait
     assert flaky.redis.published == []
+    flaky.mq.probe()  # too soon after the failure: not tried
+    assert flaky.mq.up is False
     flaky.now.t += RETRY_MAX
-    assert flaky.mq._publish({"event": "state"}) == 1
+    flaky.mq.probe()
     assert flaky.mq.up is True and flaky.changes == [False, True]
+    assert flaky.mq._publish({"event": "state"}) == 1
     assert len(flaky.redis.published) == 1
 
 
@@ -228,15 +231,15 @@ def test_a_dropped_connection_is_retried_once_at_once(flaky):
     assert flaky.mq.up is True and flaky.changes == []
 
 
-def test_with_nothing_to_publish_the_ticker_finds_the_queue_back(flaky):
+def test_the_probe_tries_again_every_few_seconds_while_redis_is_away(flaky):
     flaky.redis.fail = 2
     flaky.mq._publish({"event": "state"})
     flaky.redis.fail = 1
-    flaky.mq.probe()  # too soon: not tried
-    assert flaky.redis.fail == 1 and flaky.mq.up is False
     flaky.now.t += RETRY_MAX
     flaky.mq.probe()  # tried: still away
     assert flaky.redis.fail == 0 and flaky.mq.up is False
+    flaky.mq.probe()  # not again before RETRY_MAX (Redis would answer now)
+    assert flaky.mq.up is False
     flaky.now.t += RETRY_MAX
     flaky.mq.probe()
     assert flaky.mq.up is True and flaky.changes == [False, True]
