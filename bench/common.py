@@ -15,17 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-# Debian's Chromium, with the flags of the tests' browser (tests/browsing.py ARGS).
-CHROMIUM = os.environ.get("KIOSK_CHROMIUM", "/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+# Debian's Chromium, with the flags of the tests' browser: one list for both (the
+# benchmarks run from the test environment).
+sys.path.insert(0, str(HERE.parent))
+from tests.browsing import ARGS, CHROMIUM  # noqa: E402, F401
+
 ORGANISER_TOKEN = "bench-organiser-token-0123456789abcdef"
 KIOSK_TOKEN = "bench-kiosk-token-0123456789abcdef"
 

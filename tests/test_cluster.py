@@ -10,6 +10,7 @@ import json
 import queue
 import signal
 import time
+from contextlib import closing, contextmanager
 
 import pytest
 import requests
@@ -19,20 +20,25 @@ from .cluster import Listener
 from .conftest import KIOSK_TOKEN, TOKEN, Server, free_port, run_kiosk
 
 
+@contextmanager
 def pair(tmp_path, redis_url: str, clock: str = "2023-07-03T10:20", speed: float = 1.0):
-    """Two processes of one event: same database, same queue, same clock."""
+    """Two processes of one event (same database, same queue, same clock), stopped at
+    the end of the block."""
     epoch = str(time.time())
     extra = ["--message-queue", redis_url, "--clock-epoch", epoch]
     db = tmp_path / "kiosk.db"
     first = Server(db, free_port(), clock, speed, extra=extra).start()
     second = Server(db, free_port(), clock, speed, extra=extra)
     second.log = db.with_suffix(".second.log")
-    return first, second.start()
+    try:
+        yield first, second.start()
+    finally:
+        first.kill(signal.SIGTERM)
+        second.kill(signal.SIGTERM)
 
 
 def test_a_command_through_one_process_reaches_a_screen_on_the_other(tmp_path, redis_server):
-    first, second = pair(tmp_path, redis_server.url)
-    try:
+    with pair(tmp_path, redis_server.url) as (first, second):
         screen = Listener(first.url)
         assert screen.client.call("join", {"room": "lamartine"}, timeout=5) == {"ok": True}
         screen.wait_for("state")
@@ -43,14 +49,10 @@ def test_a_command_through_one_process_reaches_a_screen_on_the_other(tmp_path, r
         # and the state the first process serves over HTTP is the same
         assert first.state()["message"] == "Reprise à 11 h"
         screen.close()
-    finally:
-        first.kill(signal.SIGTERM)
-        second.kill(signal.SIGTERM)
 
 
 def test_a_check_in_through_one_process_reaches_the_arrivals_of_the_other(tmp_path, redis_server):
-    first, second = pair(tmp_path, redis_server.url)
-    try:
+    with pair(tmp_path, redis_server.url) as (first, second):
         desk = Listener(first.url, token=TOKEN)
         assert desk.client.call("watch_attendance", {}, timeout=5) == {"ok": True}
         assert desk.wait_for("attendance")["checked_in"] == 0
@@ -63,22 +65,15 @@ def test_a_check_in_through_one_process_reaches_the_arrivals_of_the_other(tmp_pa
         assert walk_in.status_code == 201, walk_in.text
         desk.wait_for("attendance", lambda a: a["checked_in"] == 1)
         desk.close()
-    finally:
-        first.kill(signal.SIGTERM)
-        second.kill(signal.SIGTERM)
 
 
 def test_a_process_without_the_queue_is_refused_beside_them_and_they_beside_it(
     tmp_path, redis_server
 ):
-    first, second = pair(tmp_path, redis_server.url)
-    try:
+    with pair(tmp_path, redis_server.url) as (first, second):
         alone = run_kiosk("serve", "--db", str(first.db), "--port", str(free_port()))
         assert alone.returncode != 0
         assert "already served" in alone.stderr
-    finally:
-        first.kill(signal.SIGTERM)
-        second.kill(signal.SIGTERM)
     single = Server(tmp_path / "single.db", free_port(), None).start()
     try:
         joined = run_kiosk(
@@ -95,8 +90,7 @@ def test_the_clock_keeps_moving_the_screens_when_its_process_dies(tmp_path, redi
     # The first process started owns the clock ticker; killed, the second takes it over
     # and pushes the 09:00 change of block to its screens. At ×10 the simulated 08:58
     # reaches 09:00 twelve seconds after the processes' common epoch.
-    first, second = pair(tmp_path, redis_server.url, clock="2023-07-03T08:58", speed=10)
-    try:
+    with pair(tmp_path, redis_server.url, clock="2023-07-03T08:58", speed=10) as (first, second):
         first.kill(signal.SIGKILL)
         screen = Listener(second.url)
         assert screen.client.call("join", {"room": "lamartine"}, timeout=5) == {"ok": True}
@@ -106,13 +100,10 @@ def test_the_clock_keeps_moving_the_screens_when_its_process_dies(tmp_path, redi
         )
         assert state["phase"] == "session"
         screen.close()
-    finally:
-        second.kill(signal.SIGTERM)
 
 
 def test_a_redis_restart_loses_nothing_and_pushes_resume(tmp_path, redis_server):
-    first, second = pair(tmp_path, redis_server.url)
-    try:
+    with pair(tmp_path, redis_server.url) as (first, second):
         screen = Listener(first.url)
         assert screen.client.call("join", {"room": "lamartine"}, timeout=5) == {"ok": True}
         screen.wait_for("state")
@@ -145,14 +136,10 @@ def test_a_redis_restart_loses_nothing_and_pushes_resume(tmp_path, redis_server)
         log = first.log.read_text()
         assert "unreachable: serving this process's screens only" in log
         assert "reachable again" in log
-    finally:
-        first.kill(signal.SIGTERM)
-        second.kill(signal.SIGTERM)
 
 
 def test_a_logout_through_one_process_ends_the_session_on_the_other(tmp_path, redis_server):
-    first, second = pair(tmp_path, redis_server.url)
-    try:
+    with pair(tmp_path, redis_server.url) as (first, second):
         browser = requests.Session()  # cookies are per host, whatever the port
         assert browser.get(f"{first.url}/organiser?token={TOKEN}", timeout=5).ok
         page = browser.get(f"{first.url}/organiser", timeout=5).text
@@ -173,17 +160,13 @@ def test_a_logout_through_one_process_ends_the_session_on_the_other(tmp_path, re
         # its socket, though the logout went through the other.
         assert thief.get(f"{first.url}/api/attendees?q=", timeout=5).status_code == 401
         assert dropped.get(timeout=10)
-    finally:
-        first.kill(signal.SIGTERM)
-        second.kill(signal.SIGTERM)
 
 
 @pytest.mark.browser
 def test_the_tablet_and_the_board_say_when_redis_is_away(tmp_path, redis_server, pages):
     from playwright.sync_api import expect
 
-    first, second = pair(tmp_path, redis_server.url)
-    try:
+    with pair(tmp_path, redis_server.url) as (first, second):
         tablet = pages.open(f"{first.url}/organiser?token={TOKEN}", 1280, 800)
         board = pages.open(f"{first.url}/organiser/board?token={TOKEN}", 1280, 800)
         for page in (tablet, board):
@@ -197,31 +180,26 @@ def test_the_tablet_and_the_board_say_when_redis_is_away(tmp_path, redis_server,
         redis_server.start()
         for page in (tablet, board):
             expect(page.locator("#queue-down")).to_be_hidden(timeout=15_000)
-    finally:
-        first.kill(signal.SIGTERM)
-        second.kill(signal.SIGTERM)
 
 
 def test_processes_started_before_redis_catch_up_once_it_is_there(tmp_path):
     from .cluster import Redis
 
     redis_server = Redis(tmp_path)  # its port chosen, not started yet
-    first, second = pair(tmp_path, redis_server.url)
     try:
-        # the screen on the second process: the first, which owns the clock ticker (it
-        # started first), pushes what it changes itself only once
-        screen = Listener(second.url)
-        assert screen.client.call("join", {"room": "lamartine"}, timeout=5) == {"ok": True}
-        screen.wait_for("state")
-        answer = first.post("/api/rooms/lamartine/message", {"text": "Avant Redis"})
-        assert answer.ok, answer.text  # kept in SQLite; its push reaches no other process
-        redis_server.start()
-        # once subscribed, the second process re-sends its screens the state as it stands
-        screen.wait_for("state", lambda s: s["message"] == "Avant Redis", timeout=20)
-        screen.close()
+        with pair(tmp_path, redis_server.url) as (first, second):
+            # the screen on the second process: the first, which owns the clock ticker (it
+            # started first), pushes what it changes itself only once
+            screen = Listener(second.url)
+            assert screen.client.call("join", {"room": "lamartine"}, timeout=5) == {"ok": True}
+            screen.wait_for("state")
+            answer = first.post("/api/rooms/lamartine/message", {"text": "Avant Redis"})
+            assert answer.ok, answer.text  # kept in SQLite; its push reaches no other process
+            redis_server.start()
+            # once subscribed, the second process re-sends its screens the state as it stands
+            screen.wait_for("state", lambda s: s["message"] == "Avant Redis", timeout=20)
+            screen.close()
     finally:
-        first.kill(signal.SIGTERM)
-        second.kill(signal.SIGTERM)
         redis_server.stop()
 
 
@@ -230,11 +208,10 @@ def test_what_goes_to_one_client_of_a_process_does_not_go_through_redis(tmp_path
     every process (through Redis). python-socketio published both."""
     import redis
 
-    first, second = pair(tmp_path, redis_server.url)
     watcher = redis.Redis.from_url(redis_server.url).pubsub()
-    watcher.psubscribe("kiosk-*")
-    assert watcher.get_message(timeout=5)["type"] == "psubscribe"  # listening from here
-    try:
+    with pair(tmp_path, redis_server.url) as (first, second), closing(watcher):
+        watcher.psubscribe("kiosk-*")
+        assert watcher.get_message(timeout=5)["type"] == "psubscribe"  # listening from here
         screen = Listener(first.url)
         assert screen.client.call("join", {"room": "lamartine"}, timeout=5) == {"ok": True}
         screen.wait_for("state")  # the join's answer, to this screen alone
@@ -251,7 +228,3 @@ def test_what_goes_to_one_client_of_a_process_does_not_go_through_redis(tmp_path
         channels = ("room:", "stage:", "organisers", "kiosk:")
         assert all(room.startswith(channels) for _, room in to), to
         screen.close()
-    finally:
-        watcher.close()
-        first.kill(signal.SIGTERM)
-        second.kill(signal.SIGTERM)
