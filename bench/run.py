@@ -177,9 +177,9 @@ def cluster_section(work: Path, tiny: bool) -> tuple[str, dict]:
 `bench/cluster.py`: the colloque served by one `kiosk serve`, and by `kiosk serve --workers 2
 --message-queue` behind its nginx (`kiosk/deploy/nginx.conf`) on a real `redis-server`, in the
 same run. Check-ins: {cluster.SIZES["tiny" if tiny else "full"]["clients"]} kiosks at once, each
-from a loopback address of its own (nginx sends an address to one process), each scanning its
-share one code after another on a keep-alive connection, from one epoll loop of raw sockets
-(`bench/common.py` `checkin_burst`: the client shares the two cores with the servers, so it is
+from a loopback address of its own (nginx sends an address to one process), on keep-alive
+connections, the next free kiosk scanning the next code of one queue, counted while every kiosk
+is busy (`bench/burst.c`, in C: the client shares the two cores with the servers, so it is
 kept lean, and its CPU is reported); the three configurations take turns round by round, and
 the ratio is also taken round by round (a round against the one-process round next to it:
 the machine's speed drifts); CPU per check-in summed over the kiosk processes, nginx's, Redis'

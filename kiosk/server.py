@@ -159,6 +159,32 @@ class _Handler(pywsgi.WSGIHandler):
             return ("408", _REQUEST_TIMEOUT)
         return super()._handle_client_error(ex)
 
+    # The answer's head waits in the kernel for its body (MSG_MORE): gevent sends them in
+    # two calls, which went out as two segments, and nginx woke, read and forwarded twice
+    # for each answer. A head with no body (a websocket's 101, a 204) goes at once.
+    _body_follows = False
+
+    def _write_with_headers(self, data):
+        # Not over TLS: an SSL socket's sendall takes no flags (the record layer batches).
+        self._body_follows = bool(data) and not self.server.ssl_enabled
+        try:
+            super()._write_with_headers(data)
+        finally:
+            self._body_follows = False
+
+    def _sendall(self, data):
+        if not self._body_follows:
+            return super()._sendall(data)
+        self._body_follows = False  # the head's send: the body's is the next one
+        try:
+            self.socket.sendall(data, socket.MSG_MORE)
+        except OSError as ex:  # as gevent's own _sendall
+            self.status = f"socket error: {ex}"
+            if self.code > 0:
+                self.code = -self.code
+            raise
+        self.response_length += len(data)
+
     def handle_one_response(self):
         self._head_timer.close()  # the head is in: what follows is the answer's own time
         server = self.server

@@ -203,6 +203,13 @@ class Server:
             self.proc = subprocess.Popen(
                 cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.db.parent
             )
+        try:
+            return self._ready()
+        except BaseException:
+            self.kill()  # not left behind: one that never answered ran on after its test
+            raise
+
+    def _ready(self) -> Server:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
