@@ -194,6 +194,11 @@ class _Handler(pywsgi.WSGIHandler):
         try:
             return super().handle_one_response()
         finally:
+            # A websocket's end is its connection's end: gevent kept the connection for a
+            # next HTTP request, and read what the client still sent (its last frames)
+            # as one (« Expected GET method » and the frames in the log, a 400 sent back).
+            if self.environ.get("HTTP_UPGRADE", "").lower() == "websocket":
+                self.close_connection = True
             server.in_flight -= 1
             if server.stopping and not server.in_flight:
                 server.drained.set()
