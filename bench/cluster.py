@@ -20,9 +20,7 @@ import argparse
 import json
 import os
 import resource
-import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -43,12 +41,13 @@ from common import (  # noqa: E402
     Process,
     burst_binary,
     checkin_burst,
-    free_port,
     kiosk_command,
     percentile,
     start_kiosk,
     table,
 )
+
+from tests.cluster import Redis, free_ports  # noqa: E402
 
 SIZES = {
     "full": {"attendees": 14400, "rounds": 24, "per_round": 600, "clients": 64,
@@ -56,42 +55,6 @@ SIZES = {
     "tiny": {"attendees": 200, "rounds": 2, "per_round": 40, "clients": 4,
              "screens": 20, "commands": 5, "fanout_rounds": 1, "taps": 4, "kills": 1},
 }  # fmt: skip
-
-
-class Redis:
-    def __init__(self, workdir: Path):
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        redis_server = shutil.which("redis-server") or "/usr/bin/redis-server"
-        self.proc = subprocess.Popen(
-            [redis_server, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(workdir)],
-            stdout=subprocess.DEVNULL,
-        )  # fmt: skip
-        for _ in range(200):
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        self.proc.kill()
-        self.proc.wait()
-
-
-def run_of_free_ports(count: int) -> int:
-    for _ in range(100):
-        base = free_port()
-        try:
-            for p in range(base, base + count):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", p))
-            return base
-        except OSError:
-            continue
-    raise RuntimeError("no run of free ports")
 
 
 class Front:
@@ -102,7 +65,7 @@ class Front:
 
     def __init__(self, workdir: Path, db: Path, workers: int, redis: Redis, clock: str):
         self.workers = workers
-        self.port = run_of_free_ports(workers + 1)
+        self.port = free_ports(workers + 1)
         self.log = workdir / f"front-{self.port}.log"
         argv = [
             *kiosk_command(), "serve", "--workers", str(workers), "--message-queue", redis.url,
@@ -497,7 +460,7 @@ def command(port: int, action: str, body: dict) -> int:
 
 def run(workdir: Path, size_name: str = "full") -> tuple[str, dict]:
     size = SIZES[size_name]
-    redis = Redis(workdir)
+    redis = Redis(workdir).start()
     try:
         checkins = checkin_throughput(workdir, redis, size)
         fan = fanout_pair(workdir, redis, size)

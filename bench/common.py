@@ -94,22 +94,17 @@ class Process:
                 self.proc.kill()
 
 
-def start_kiosk(db: Path, clock: str) -> Process:
-    """`kiosk serve` on a database, with a simulated clock, as an organiser starts it."""
+def start_kiosk(
+    db: Path, clock: str, options: tuple[str, ...] = (), env: dict | None = None
+) -> Process:
+    """`kiosk serve` on a database, with a simulated clock (and more `options`), as an
+    organiser starts it."""
     port = free_port()
     argv = [
-        *kiosk_command(),
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--db",
-        str(db),
-        "--clock",
-        clock,
-    ]
-    return Process(argv, port, db.with_suffix(".log")).start("/api/schedule")
+        *kiosk_command(), "serve", "--host", "127.0.0.1", "--port", str(port), "--db", str(db),
+        "--clock", clock, *options,
+    ]  # fmt: skip
+    return Process(argv, port, db.with_suffix(".log"), env=env or {}).start("/api/schedule")
 
 
 def start_floor(db: Path, payload_bytes: int = 9000) -> Process:

@@ -31,7 +31,7 @@ import tempfile
 from pathlib import Path
 
 import bigday
-from common import ARGS, CHROMIUM, Connection, Process, free_port, kiosk_command, table
+from common import ARGS, CHROMIUM, Connection, Process, start_kiosk, table
 
 CLOCK = "2023-07-03T10:05"  # mid-morning: every room is in a talk, some breaks ahead
 PHONE = {"width": 390, "height": 844}
@@ -94,24 +94,11 @@ def start_server(workdir: Path, rooms: int) -> Process:
     talks, turns = bigday_size(rooms)
     schedule = workdir / f"bigday-{rooms}.yaml"
     bigday.write(schedule, rooms=rooms, talks=talks, turns=turns)
-    port = free_port()
-    db = workdir / f"programme-{rooms}.db"
-    argv = [
-        *kiosk_command(),
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--db",
-        str(db),
-        "--clock",
+    return start_kiosk(
+        workdir / f"programme-{rooms}.db",
         CLOCK,
-        "--schedule",
-        str(schedule),
-    ]
-    return Process(argv, port, db.with_suffix(".log"), env={"KIOSK_LANG": "fr"}).start(
-        "/api/schedule"
+        ("--schedule", str(schedule)),
+        {"KIOSK_LANG": "fr"},
     )
 
 

@@ -1,10 +1,11 @@
-"""Helpers for the tests of several processes: Debian's redis-server on a port of its own,
-and a socket.io client that queues what it receives."""
+"""Helpers for the tests (and benchmarks) of several processes: Debian's redis-server on a
+port of its own, a run of free ports, and a socket.io client that queues what it receives."""
 
 from __future__ import annotations
 
 import queue
 import shutil
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -15,6 +16,24 @@ import socketio
 from .conftest import free_port
 
 REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
+
+
+def free_ports(count: int) -> int:
+    """A port followed by count-1 free ports (the front's and its processes')."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            base = s.getsockname()[1]
+        if base + count > 65535:
+            continue
+        try:
+            for p in range(base, base + count):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", p))
+            return base
+        except OSError:
+            continue
+    raise RuntimeError("no run of free ports")
 
 
 class Redis:

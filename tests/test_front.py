@@ -19,26 +19,8 @@ from pathlib import Path
 import pytest
 
 from .browsing import SERVER_DOWN
-from .cluster import Listener
+from .cluster import Listener, free_ports
 from .conftest import KIOSK_COMMAND, KIOSK_TOKEN, TOKEN
-
-
-def free_ports(count: int) -> int:
-    """A port followed by count-1 free ports (the front's and its processes')."""
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = s.getsockname()[1]
-        if base + count > 65535:
-            continue
-        try:
-            for p in range(base, base + count):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", p))
-            return base
-        except OSError:
-            continue
-    raise RuntimeError("no run of free ports")
 
 
 class Front:
