@@ -205,8 +205,9 @@ both cores with nginx and the client: {two_ms:.2f} ms of kiosk, {nginx_ms:.2f} o
 {client_ms:.2f} of client per check-in, so that even with both cores busy all the time these
 costs allow {ceiling:.2f}× one process. The processes themselves scale: behind nginx, two
 of them spend {extra:.2f} ms more per check-in than one reached directly (the proxied
-request's headers, the lock on one SQLite file). At a venue the clients are the phones and
-kiosks, not the server's cores.""",
+request; SQLite's pages read again after each write of the other process: « What the
+measurements changed », below). At a venue the clients are the phones and kiosks, not the
+server's cores.""",
         data,
     )
 
