@@ -105,6 +105,7 @@ static void send_all(struct kiosk *k, const char *body) {
     char request[1024];
     int n = snprintf(request, sizeof request, "%.*sContent-Length: %zu\r\n\r\n%s", k->head_len,
                      k->head, strlen(body), body);
+    if (n >= (int)sizeof request) die("request too long", body);
     for (int sent = 0; sent < n;) {
         ssize_t w = send(k->fd, request + sent, n - sent, MSG_NOSIGNAL);
         if (w < 0) die("send", strerror(errno));

@@ -161,11 +161,12 @@ class _Handler(pywsgi.WSGIHandler):
 
     # The answer's head waits in the kernel for its body (MSG_MORE): gevent sends them in
     # two calls, which went out as two segments, and nginx woke, read and forwarded twice
-    # for each answer. A head with no body (a websocket's 101, a 204) goes at once.
+    # for each answer. A head with no body (a 204, a 304) goes at once.
     _body_follows = False
 
     def _write_with_headers(self, data):
-        # Not over TLS: an SSL socket's sendall takes no flags (the record layer batches).
+        # Not over TLS: an SSL socket's sendall takes no flags (head and body go as two
+        # records, as before).
         self._body_follows = bool(data) and not self.server.ssl_enabled
         try:
             super()._write_with_headers(data)
