@@ -72,6 +72,7 @@ class Process:
             except OSError:
                 pass
             time.sleep(0.05)
+        self.stop()  # not left running behind the error
         raise RuntimeError(f"server did not start: {self.log.read_text()[-2000:]}")
 
     def peak_rss_mb(self) -> float:
@@ -222,7 +223,7 @@ def checkin_burst(
 
     One queue, not a share per kiosk: behind a front that sends each address to one
     process, kiosks with fixed shares left the process with more of them working alone at
-    the end of each round, one core idle (5 to 10 % of the round); guests at a welcome
+    the end of each round, one core idle (5 to 15 % of the round); guests at a welcome
     desk go to the next free kiosk. Its CPU is the child's (`RUSAGE_CHILDREN`)."""
     with tempfile.TemporaryDirectory() as work:
         listed = Path(work, "sources"), Path(work, "codes")

@@ -128,6 +128,9 @@ IDLE_TIMEOUT = 60.0
 _REQUEST_TIMEOUT = b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-length: 0\r\n\r\n"
 
 
+_MSG_MORE = getattr(socket, "MSG_MORE", 0)
+
+
 class _Handler(pywsgi.WSGIHandler):
     """gevent's handler, counting the requests being answered: a stopping server waits
     for those, not for keep-alive connections idling until their next request."""
@@ -166,8 +169,8 @@ class _Handler(pywsgi.WSGIHandler):
 
     def _write_with_headers(self, data):
         # Not over TLS: an SSL socket's sendall takes no flags (head and body go as two
-        # records, as before).
-        self._body_follows = bool(data) and not self.server.ssl_enabled
+        # records, as before); nor where the system has no MSG_MORE (Linux has).
+        self._body_follows = bool(data and _MSG_MORE) and not self.server.ssl_enabled
         try:
             super()._write_with_headers(data)
         finally:
@@ -178,7 +181,7 @@ class _Handler(pywsgi.WSGIHandler):
             return super()._sendall(data)
         self._body_follows = False  # the head's send: the body's is the next one
         try:
-            self.socket.sendall(data, socket.MSG_MORE)
+            self.socket.sendall(data, _MSG_MORE)
         except OSError as ex:  # as gevent's own _sendall
             self.status = f"socket error: {ex}"
             if self.code > 0:
@@ -198,7 +201,10 @@ class _Handler(pywsgi.WSGIHandler):
             # A websocket's end is its connection's end: gevent kept the connection for a
             # next HTTP request, and read what the client still sent (its last frames)
             # as one (« Expected GET method » and the frames in the log, a 400 sent back).
-            if self.environ.get("HTTP_UPGRADE", "").lower() == "websocket":
+            # Taken over, the socket got no answer through gevent; a refused upgrade got
+            # one and stays open like any answer (nginx may send the next request on it).
+            upgrade = self.environ.get("HTTP_UPGRADE", "")
+            if not self.headers_sent and upgrade.lower() == "websocket":
                 self.close_connection = True
             server.in_flight -= 1
             if server.stopping and not server.in_flight:

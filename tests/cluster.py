@@ -61,6 +61,7 @@ class Redis:
                     return self
             except Exception:
                 time.sleep(0.05)  # polling for readiness
+        self.stop()  # not left running behind the error
         raise RuntimeError("redis-server did not start")
 
     def stop(self) -> None:
