@@ -41,7 +41,9 @@ from common import (  # noqa: E402
     Process,
     burst_binary,
     checkin_burst,
+    cpu_seconds_of,
     kiosk_command,
+    peak_rss_mb_of,
     percentile,
     start_kiosk,
     table,
@@ -158,17 +160,13 @@ def children(parent: int, name: bytes) -> list[int]:
 
 def cpu_of(pid: int) -> float:
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
+        return cpu_seconds_of(pid)
+    except OSError:  # gone meanwhile (a worker of nginx, a killed process)
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_of(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    return peak_rss_mb_of(pid, 0.0)
 
 
 def wait_for(port: int) -> None:
