@@ -115,16 +115,26 @@ class MessageQueue(RedisManager):
             return None
         for attempt in (1, 2):  # a dropped connection: once more on a fresh one
             try:
-                if not self.connected:
-                    self._redis_connect()
-                return self.redis.publish(self.channel, self.json.dumps(data))
+                return self._on_redis(
+                    lambda: self.redis.publish(self.channel, self.json.dumps(data))
+                )
             except Exception as exc:
-                self.connected = False
                 log.debug("publish failed (attempt %d): %s", attempt, exc)
                 failure = exc
         self.next_try = self.clock() + RETRY_MAX
         self._set_up(False, failure)
         return None
+
+    def _on_redis(self, command: Callable[[], Any]) -> Any:
+        """`command` on the publishing connection, opened first if it is not; a failure
+        leaves it to be opened afresh next time."""
+        try:
+            if not self.connected:
+                self._redis_connect()
+            return command()
+        except Exception:
+            self.connected = False
+            raise
 
     def probe(self) -> None:
         """While Redis is away, try it again every RETRY_MAX seconds (the clock ticker
@@ -134,11 +144,8 @@ class MessageQueue(RedisManager):
         if self.up or now < self.next_try:
             return
         try:
-            if not self.connected:
-                self._redis_connect()
-            self.redis.ping()
+            self._on_redis(lambda: self.redis.ping())
         except Exception as exc:
-            self.connected = False
             self.next_try = now + RETRY_MAX
             log.debug("probe failed: %s", exc)
             return
