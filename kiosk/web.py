@@ -255,17 +255,19 @@ class Forwarded:
     def __init__(self, wsgi_app):
         self.wsgi_app = wsgi_app
 
+    # The header the front writes, and what of the request it replaces.
+    FROM_FRONT = (
+        ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"),
+        ("HTTP_X_FORWARDED_PROTO", "wsgi.url_scheme"),
+    )
+
     def __call__(self, environ, start_response):
-        client = environ.get("HTTP_X_FORWARDED_FOR")
-        if client:
-            client = client.rpartition(",")[2].strip()
-            if client:
-                environ["REMOTE_ADDR"] = client
-        scheme = environ.get("HTTP_X_FORWARDED_PROTO")
-        if scheme:
-            scheme = scheme.rpartition(",")[2].strip()
-            if scheme:
-                environ["wsgi.url_scheme"] = scheme
+        for header, key in self.FROM_FRONT:
+            value = environ.get(header)
+            if value:
+                value = value.rpartition(",")[2].strip()
+                if value:
+                    environ[key] = value
         return self.wsgi_app(environ, start_response)
 
 
