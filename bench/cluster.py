@@ -49,7 +49,7 @@ from common import (  # noqa: E402
     table,
 )
 
-from tests.cluster import Redis, free_ports  # noqa: E402
+from tests.cluster import Redis, free_ports, nginx_of, processes  # noqa: E402
 
 SIZES = {
     "full": {"attendees": 14400, "rounds": 24, "per_round": 600, "clients": 64,
@@ -91,8 +91,7 @@ class Front:
 
     def nginx_pids(self) -> list[int]:
         """This front's nginx: the supervisor's child and its workers."""
-        masters = children(self.process.proc.pid, b"nginx")
-        return masters + [pid for master in masters for pid in children(master, b"nginx")]
+        return nginx_of(self.process.proc.pid)
 
     def cpu_seconds(self) -> float:
         return sum(cpu_of(pid) for pid in self.pids())
@@ -129,33 +128,12 @@ class Direct:
         self.process.stop()
 
 
-def processes():
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                yield int(entry.name), (entry / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-
-
 def process_on(port: int) -> int:
     """The kiosk process behind the front listening on `port`."""
     for pid, args in processes():
         if b"--behind-proxy" in args and args[args.index(b"--port") + 1] == str(port).encode():
             return pid
     raise LookupError(port)
-
-
-def children(parent: int, name: bytes) -> list[int]:
-    found = []
-    for pid, args in processes():
-        try:
-            ppid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        if ppid == parent and args[0].startswith(name):
-            found.append(pid)
-    return found
 
 
 def cpu_of(pid: int) -> float:

@@ -1,5 +1,6 @@
 """Helpers for the tests (and benchmarks) of several processes: Debian's redis-server on a
-port of its own, a run of free ports, and a socket.io client that queues what it receives."""
+port of its own, a run of free ports, the processes of a front, and a socket.io client that
+queues what it receives."""
 
 from __future__ import annotations
 
@@ -16,6 +17,36 @@ import socketio
 from .conftest import free_port
 
 REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
+
+
+def processes():
+    """(pid, command line split at NULs) of every process running."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                yield int(entry.name), (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:  # ended meanwhile
+                continue
+
+
+def children(parent: int, name: bytes) -> list[int]:
+    """The processes `parent` started whose command line begins with `name`."""
+    found = []
+    for pid, args in processes():
+        try:
+            ppid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == parent and args[0].startswith(name):
+            found.append(pid)
+    return found
+
+
+def nginx_of(supervisor: int) -> list[int]:
+    """The nginx of `kiosk serve --workers` (the process `supervisor`): its master and
+    workers, named by the titles nginx gives them."""
+    masters = children(supervisor, b"nginx")
+    return masters + [pid for master in masters for pid in children(master, b"nginx")]
 
 
 def free_ports(count: int) -> int:
