@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import functools
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -21,15 +21,10 @@ HERE = Path(__file__).resolve().parent
 # benchmarks run from the test environment).
 sys.path.insert(0, str(HERE.parent))
 from tests.browsing import ARGS, CHROMIUM  # noqa: E402, F401
+from tests.conftest import free_port  # noqa: E402, F401
 
 ORGANISER_TOKEN = "bench-organiser-token-0123456789abcdef"
 KIOSK_TOKEN = "bench-kiosk-token-0123456789abcdef"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def kiosk_command() -> list[str]:
@@ -257,6 +252,8 @@ def burst_binary() -> str:
     compiler = shutil.which("cc") or shutil.which("gcc")
     if compiler is None:
         raise RuntimeError("bench/burst.c needs a C compiler: apt-get install gcc")
-    binary = Path(tempfile.mkdtemp(prefix="kiosk-bench-")) / "burst"
+    folder = tempfile.mkdtemp(prefix="kiosk-bench-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)  # not left behind
+    binary = Path(folder) / "burst"
     subprocess.run([compiler, "-O2", "-o", str(binary), str(HERE / "burst.c")], check=True)
     return str(binary)
