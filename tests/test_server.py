@@ -549,14 +549,19 @@ class _RecordingSocket:
         return io.BytesIO()
 
 
-def _answer(body: bytes, status: str = "200 OK", tls: bool = False) -> list[tuple[bytes, int]]:
+def _answer(
+    body: bytes, status: str = "200 OK", tls: bool = False, streamed: tuple[bytes, ...] = ()
+) -> list[tuple[bytes, int]]:
+    """What the handler sends for an answer: `body` with its length, or, `streamed`,
+    those chunks with none (HTTP/1.1's chunked encoding, as gevent sends a generator's)."""
     from kiosk.server import _Handler
 
     server = type("Server", (), {"ssl_enabled": tls})()
     handler = _Handler(_RecordingSocket(), ("127.0.0.1", 1), server)
     handler.request_version, handler.environ, handler.response_length = "HTTP/1.1", {}, 0
-    handler.start_response(status, [("Content-Length", str(len(body)))])
-    handler.write(body)
+    handler.start_response(status, [] if streamed else [("Content-Length", str(len(body)))])
+    for data in streamed or (body,):
+        handler.write(data)
     return handler.socket.sends
 
 
@@ -574,6 +579,14 @@ def test_a_head_without_a_body_and_answers_over_tls_go_at_once():
     [(head, flags)] = _answer(b"", "204 No Content")
     assert head.startswith(b"HTTP/1.1 204") and flags == 0
     assert [flags for _, flags in _answer(b"ok", tls=True)] == [0, 0]
+
+
+def test_a_streamed_answers_head_goes_with_its_first_chunk_only():
+    # An answer written as it goes (no length: chunked): the head waits for the first
+    # chunk, not for the ones after it, which the application has not written yet.
+    (head, head_flags), *chunks = _answer(b"", streamed=(b"first", b"second"))
+    assert b"Transfer-Encoding: chunked" in head and head_flags == socket.MSG_MORE
+    assert chunks == [(b"5\r\nfirst\r\n", 0), (b"6\r\nsecond\r\n", 0)]
 
 
 def _masked(opcode: int, payload: bytes) -> bytes:
