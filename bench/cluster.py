@@ -49,7 +49,7 @@ from common import (  # noqa: E402
     table,
 )
 
-from tests.cluster import Redis, free_ports, nginx_of, processes  # noqa: E402
+from tests.cluster import Redis, free_ports, nginx_of, process_on, processes  # noqa: E402
 
 SIZES = {
     "full": {"attendees": 14400, "rounds": 24, "per_round": 600, "clients": 64,
@@ -126,14 +126,6 @@ class Direct:
 
     def stop(self) -> None:
         self.process.stop()
-
-
-def process_on(port: int) -> int:
-    """The kiosk process behind the front listening on `port`."""
-    for pid, args in processes():
-        if b"--behind-proxy" in args and args[args.index(b"--port") + 1] == str(port).encode():
-            return pid
-    raise LookupError(port)
 
 
 def cpu_of(pid: int) -> float:

@@ -194,13 +194,15 @@ def _start_front() -> None:
     """In nginx, before it runs: ended with the supervisor, and scheduled as a batch task.
 
     With the processes keeping both cores busy, nginx woke for every couple of answers and
-    preempted a process each time: a third of its CPU went on the switches (perf:
+    preempted a process each time (about a third of its CPU samples in the switches: perf,
     finish_task_switch). A batch task (SCHED_BATCH, its fair share of CPU unchanged) does
-    not preempt on waking; it runs when a core frees or the running process's time slice
-    ends, a few milliseconds at most, and forwards more answers per wake. Measured, in one
-    run with the processes taking turns: nginx's CPU per check-in 0.10 → 0.056 ms, check-ins
-    per second with two processes +8 to +12 % (docs/performance.md). On an idle core it
-    runs at once, as before. Its workers inherit the policy.
+    not preempt on waking: it runs when a core frees, or at a scheduler tick once the
+    running process has had its time slice (ticks of 4 ms here; longer when several tasks
+    share the core), and forwards more answers each time. Measured with two processes, both
+    fronts taking turns in one run: nginx's CPU per check-in 0.10 → 0.06 ms, check-ins per
+    second +8 to +12 % (docs/performance.md). A request may wait that much longer when the
+    cores are saturated; on an idle core nginx runs at once, as before. Its workers inherit
+    the policy.
     """
     _end_with_parent()
     with contextlib.suppress(AttributeError, OSError):  # not Linux: the ordinary policy

@@ -42,6 +42,16 @@ def children(parent: int, name: bytes) -> list[int]:
     return found
 
 
+def process_on(port: int) -> int:
+    """The kiosk process behind a front that listens on `port` (its command line says so)."""
+    for pid, args in processes():
+        if b"--behind-proxy" not in args or b"--port" not in args:
+            continue
+        if args[args.index(b"--port") + 1] == str(port).encode():
+            return pid
+    raise LookupError(port)
+
+
 def nginx_of(supervisor: int) -> list[int]:
     """The nginx of `kiosk serve --workers` (the process `supervisor`): its master and
     workers, named by the titles nginx gives them."""

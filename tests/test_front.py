@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from .browsing import SERVER_DOWN
-from .cluster import Listener, free_ports, nginx_of, processes
+from .cluster import Listener, free_ports, nginx_of, process_on
 from .conftest import KIOSK_COMMAND, KIOSK_TOKEN, TOKEN
 
 
@@ -67,18 +67,6 @@ class Front:
 
     def request(self, source: str, method: str, path: str, body=None, token=None):
         return request(source, self.port, method, path, body, token)
-
-    def pid_of(self, port: int) -> int:
-        """The process listening on `port` (its command line names it)."""
-        for pid, args in processes():
-            if (
-                b"serve" in args
-                and b"--port" in args
-                and args[args.index(b"--port") + 1] == (str(port).encode())
-                and b"--behind-proxy" in args
-            ):
-                return pid
-        raise LookupError(port)
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -200,16 +188,16 @@ def test_the_front_passes_the_clients_own_address_to_the_throttles(front):
     assert status == 404, answer  # an unknown code, not a refusal of the address
 
 
-def test_nginx_waits_for_a_free_core_rather_than_preempt_a_process(front):
-    # Woken for every couple of answers, nginx preempted a busy process each time: a third
-    # of its CPU went on the switches (perf), and both cores saturated served fewer
-    # check-ins. As a batch task it runs when a core frees, with more answers per wake.
+def test_nginx_runs_as_a_batch_task(front):
+    # Woken for every couple of answers, nginx preempted a busy process each time (about a
+    # third of its CPU samples in the switches), and both cores saturated served fewer
+    # check-ins. A batch task does not preempt on waking: it forwards more answers a wake.
     nginx = nginx_of(front.proc.pid)
     assert len(nginx) == 2, nginx  # its master and its one worker
     assert {os.sched_getscheduler(pid) for pid in nginx} == {os.SCHED_BATCH}
     # The processes keep the ordinary policy: they answer the moment a request comes.
-    processes = {os.sched_getscheduler(front.pid_of(p)) for p in front.process_ports()}
-    assert processes == {os.SCHED_OTHER}
+    policies = {os.sched_getscheduler(process_on(p)) for p in front.process_ports()}
+    assert policies == {os.SCHED_OTHER}
 
 
 @pytest.mark.browser
@@ -222,7 +210,7 @@ def test_a_killed_process_its_screen_comes_back_through_the_front(front, pages):
     # The browser comes from 127.0.0.1: whichever process that hashes to is killed.
     _, headers, _ = request("127.0.0.1", front.port, "GET", "/api/schedule")
     victim = int(headers["X-Kiosk-Process"])
-    pid = front.pid_of(victim)
+    pid = process_on(victim)
     os.kill(pid, signal.SIGKILL)
     closed(victim)  # a request now is refused there, and goes to the other process
     status, _, state = front.request(
@@ -253,7 +241,7 @@ def test_a_process_killed_again_and_again_is_started_again_each_time(front):
     after its start (it was stopped for good after three deaths within 5 s of a start)."""
     port = front.process_ports()[0]
     for _ in range(4):
-        pid = front.pid_of(port)
+        pid = process_on(port)
         os.kill(pid, signal.SIGKILL)
         closed(port)
         deadline = time.monotonic() + 20
@@ -272,7 +260,7 @@ def test_both_processes_killed_the_first_one_back_answers_at_once(front):
     """
     ports = front.process_ports()
     for port in ports:
-        os.kill(front.pid_of(port), signal.SIGKILL)
+        os.kill(process_on(port), signal.SIGKILL)
     for port in ports:
         closed(port)
     deadline = time.monotonic() + 20
