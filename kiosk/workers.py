@@ -200,9 +200,9 @@ def _start_front() -> None:
     running process has had its time slice (ticks of 4 ms here; longer when several tasks
     share the core), and forwards more answers each time. Measured with two processes, both
     fronts taking turns in one run: nginx's CPU per check-in 0.10 → 0.06 ms, check-ins per
-    second +8 to +12 % (docs/performance.md). A request may wait that much longer when the
-    cores are saturated; on an idle core nginx runs at once, as before. Its workers inherit
-    the policy.
+    second +8 to +12 %; and a request made meanwhile waited less, not more (median 23
+    against 31-44 ms: bench/notes.md). On an idle core nginx runs at once, as before. Its
+    workers inherit the policy.
     """
     _end_with_parent()
     with contextlib.suppress(AttributeError, OSError):  # not Linux: the ordinary policy
