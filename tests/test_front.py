@@ -191,7 +191,7 @@ def test_the_front_passes_the_clients_own_address_to_the_throttles(front):
 def test_nginx_runs_as_a_batch_task(front):
     # Woken for every couple of answers, nginx preempted a busy process each time (about a
     # third of its CPU samples in the switches), and both cores saturated served fewer
-    # check-ins. A batch task does not preempt on waking: it forwards more answers a wake.
+    # check-ins. A batch task does not preempt on waking, and forwards more answers a time.
     nginx = nginx_of(front.proc.pid)
     assert len(nginx) == 2, nginx  # its master and its one worker
     assert {os.sched_getscheduler(pid) for pid in nginx} == {os.SCHED_BATCH}
