@@ -80,10 +80,19 @@ def nginx_config(
 class Supervisor:
     """The processes and the front: started, restarted when one dies, stopped together."""
 
-    def __init__(self, worker_args: list[list[str]], nginx: list[str], env: dict[str, str]):
+    def __init__(
+        self,
+        worker_args: list[list[str]],
+        nginx: list[str],
+        env: dict[str, str],
+        folder: Path | None = None,
+    ):
         self.worker_args = worker_args
         self.nginx_args = nginx
         self.env = env
+        # nginx's configuration and temporary files, removed once everything has stopped:
+        # left behind, one folder a run piled up in /tmp (and one per restart under systemd).
+        self.folder = folder
         self.workers: list[subprocess.Popen | None] = [None] * len(worker_args)
         self.front: subprocess.Popen | None = None
         self.stopping = False
@@ -161,6 +170,8 @@ class Supervisor:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def _answers(port: int) -> bool:
@@ -224,7 +235,8 @@ def prepare(
     front_url: str,
 ) -> Supervisor:
     """The supervisor of `workers` processes (each `kiosk serve` with `serve_args`) and
-    nginx on host:port; nginx's files in a temporary folder of its own."""
+    nginx on host:port; nginx's files in a temporary folder of its own, which the
+    supervisor removes when it stops."""
     nginx = nginx_binary()
     prefix = Path(tempfile.mkdtemp(prefix="kiosk-front-"))
     ports = worker_ports(port, workers)
@@ -252,4 +264,5 @@ def prepare(
         worker_args,
         [nginx, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-g", "daemon off;"],
         dict(os.environ),
+        prefix,
     )

@@ -26,7 +26,14 @@ from .conftest import KIOSK_COMMAND, KIOSK_TOKEN, TOKEN
 class Front:
     """`kiosk serve --workers N` in its own process group."""
 
-    def __init__(self, tmp_path: Path, redis_url: str, workers: int = 2, clock="2023-07-03T10:20"):
+    def __init__(
+        self,
+        tmp_path: Path,
+        redis_url: str,
+        workers: int = 2,
+        clock="2023-07-03T10:20",
+        env: dict[str, str] | None = None,
+    ):
         self.port = free_ports(workers + 1)
         self.db = tmp_path / "kiosk.db"
         self.log = tmp_path / "front.log"
@@ -37,7 +44,11 @@ class Front:
             "--clock", clock,
         ]  # fmt: skip
         env = dict(
-            os.environ, KIOSK_ORGANISER_TOKEN=TOKEN, KIOSK_KIOSK_TOKEN=KIOSK_TOKEN, KIOSK_LANG="en"
+            os.environ,
+            KIOSK_ORGANISER_TOKEN=TOKEN,
+            KIOSK_KIOSK_TOKEN=KIOSK_TOKEN,
+            KIOSK_LANG="en",
+            **(env or {}),
         )
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
@@ -277,9 +288,26 @@ def test_both_processes_killed_the_first_one_back_answers_at_once(front):
     assert int(headers["X-Kiosk-Process"]) in ports
 
 
+def test_the_front_leaves_no_folder_behind(tmp_path, redis_server):
+    """nginx's configuration and temporary files are in a folder of the supervisor's,
+    removed when it stops: every run left one in /tmp (636 on a test machine), and under
+    systemd's Restart= a crash loop would add one every few seconds."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    front = Front(tmp_path, redis_server.url, env={"TMPDIR": str(temp)})
+    try:
+        assert [p.name for p in temp.iterdir()][0].startswith("kiosk-front-")  # nginx's
+    finally:
+        front.stop()
+    assert list(temp.iterdir()) == []
+
+
 def test_a_process_that_cannot_start_stops_the_whole(tmp_path, redis_server):
     """A process that fails every start (here its port is taken by another program)
-    makes the supervisor give up with its message rather than restart it forever."""
+    makes the supervisor give up with its message rather than restart it forever, and
+    leaves nothing behind."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
     port = free_ports(3)
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", port + 1))
@@ -288,8 +316,9 @@ def test_a_process_that_cannot_start_stops_the_whole(tmp_path, redis_server):
             [*KIOSK_COMMAND, "serve", "--workers", "2", "--message-queue", redis_server.url,
              "--host", "127.0.0.1", "--port", str(port), "--db", str(tmp_path / "k.db")],
             capture_output=True, text=True, timeout=60,
-            env=dict(os.environ, KIOSK_LANG="en"),
+            env=dict(os.environ, KIOSK_LANG="en", TMPDIR=str(temp)),
         )  # fmt: skip
     assert done.returncode != 0
     assert f"cannot listen on 127.0.0.1:{port + 1}" in done.stderr
     assert "process 1 cannot start: stopping" in done.stderr
+    assert list(temp.iterdir()) == []
