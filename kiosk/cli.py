@@ -308,6 +308,14 @@ def check(file: str | None) -> None:
     hidden=True,  # set by --workers: its processes' simulated clocks keep one time
     help="Unix time at which the simulated clock showed --clock.",
 )
+@click.option(
+    "--no-links",
+    "quiet",
+    is_flag=True,
+    default=False,
+    hidden=True,  # set by --workers on all its processes but the first: printed once
+    help="Do not print the event's links.",
+)
 def serve(
     host,
     port,
@@ -324,6 +332,7 @@ def serve(
     workers,
     behind_proxy,
     clock_epoch,
+    quiet,
 ) -> None:
     """Serve the screens, tablet and programme (gevent: one process, many websockets).
 
@@ -447,25 +456,30 @@ def serve(
     # they are how the tablets and lecterns log in. Nothing else printed shows a secret.
     # Labels in the command's language, links as they are (f-strings kept out of the
     # _() calls: the catalogs' extractor cannot read them).
-    screens = f"{base}/screen/{schedule.rooms[0].id}"
-    organiser = f"{base}/organiser?token={rt.organiser_token}"
-    kiosk = f"{base}/kiosk?token={rt.kiosk_token}&device=kiosque%201"
-    click.echo(_("kiosk: %(title)s", title=schedule.event.title))
-    click.echo(_("  screens:   %(url)s", url=screens))
-    click.echo(_("  programme: %(url)s", url=base + "/programme"))
-    click.echo(_("  organiser: %(url)s", url=organiser))
-    click.echo(_("  kiosk:     %(url)s", url=kiosk))
-    for room in schedule.rooms:
-        click.echo(_("  stage:     %(url)s", url=stage_link(base, room.id, rt.stage_token)))
-    if host in WILDCARDS:
-        here = f"{scheme}://localhost:{port}"
-        click.echo(_("  (on this machine itself: %(url)s)", url=here))
-    if clock:
-        start, times = f"{clock.start:%Y-%m-%d %H:%M}", f"{speed:g}"
-        click.echo(_("  simulated clock from %(start)s at ×%(speed)s", start=start, speed=times))
+    # Under --workers only the first process prints them (--no-links on the others).
+    if not quiet:
+        screens = f"{base}/screen/{schedule.rooms[0].id}"
+        organiser = f"{base}/organiser?token={rt.organiser_token}"
+        kiosk = f"{base}/kiosk?token={rt.kiosk_token}&device=kiosque%201"
+        click.echo(_("kiosk: %(title)s", title=schedule.event.title))
+        click.echo(_("  screens:   %(url)s", url=screens))
+        click.echo(_("  programme: %(url)s", url=base + "/programme"))
+        click.echo(_("  organiser: %(url)s", url=organiser))
+        click.echo(_("  kiosk:     %(url)s", url=kiosk))
+        for room in schedule.rooms:
+            click.echo(_("  stage:     %(url)s", url=stage_link(base, room.id, rt.stage_token)))
+        if host in WILDCARDS:
+            here = f"{scheme}://localhost:{port}"
+            click.echo(_("  (on this machine itself: %(url)s)", url=here))
+        if clock:
+            start, times = f"{clock.start:%Y-%m-%d %H:%M}", f"{speed:g}"
+            click.echo(
+                _("  simulated clock from %(start)s at ×%(speed)s", start=start, speed=times)
+            )
     sys.stdout.flush()
     if message_queue:
-        click.echo(_("  message queue: %(url)s", url=message_queue))
+        if not quiet:
+            click.echo(_("  message queue: %(url)s", url=message_queue))
         rt.owner = Owner(db_path)  # the clock ticker and checkpoints run in one process
         listen_now(socketio.server)
     sys.stdout.flush()

@@ -257,8 +257,9 @@ def prepare(
             front_url,
             "--clock-epoch",
             epoch,
+            *(["--no-links"] if n else []),  # the links printed once, by the first
         ]
-        for p in ports
+        for n, p in enumerate(ports)
     ]
     return Supervisor(
         worker_args,

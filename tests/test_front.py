@@ -199,6 +199,14 @@ def test_the_front_passes_the_clients_own_address_to_the_throttles(front):
     assert status == 404, answer  # an unknown code, not a refusal of the address
 
 
+def test_the_links_are_printed_once_not_by_every_process(front):
+    # Each process printed the event's links with their secrets: the organiser read them
+    # once per process, and the log holds the secrets that many times.
+    log = front.log.read_text()
+    assert log.count("/organiser?token=") == 1, log
+    assert log.count("/kiosk?token=") == 1, log
+
+
 def test_nginx_runs_as_a_batch_task(front):
     # Woken for every couple of answers, nginx preempted a busy process each time (about a
     # third of its CPU samples in the switches), and both cores saturated served fewer
