@@ -310,11 +310,12 @@ def check(file: str | None) -> None:
 )
 @click.option(
     "--no-links",
-    "quiet",
+    "no_links",
     is_flag=True,
     default=False,
-    hidden=True,  # set by --workers on all its processes but the first: printed once
-    help="Do not print the event's links.",
+    hidden=True,  # set by --workers (kiosk.workers.NO_LINKS): the links printed once
+    help="Print nothing at the start: neither the event's links with their secrets nor "
+    "the message queue's address.",
 )
 def serve(
     host,
@@ -332,7 +333,7 @@ def serve(
     workers,
     behind_proxy,
     clock_epoch,
-    quiet,
+    no_links,
 ) -> None:
     """Serve the screens, tablet and programme (gevent: one process, many websockets).
 
@@ -456,8 +457,8 @@ def serve(
     # they are how the tablets and lecterns log in. Nothing else printed shows a secret.
     # Labels in the command's language, links as they are (f-strings kept out of the
     # _() calls: the catalogs' extractor cannot read them).
-    # Under --workers only the first process prints them (--no-links on the others).
-    if not quiet:
+    # Under --workers only the first process prints them, at its first start (--no-links).
+    if not no_links:
         screens = f"{base}/screen/{schedule.rooms[0].id}"
         organiser = f"{base}/organiser?token={rt.organiser_token}"
         kiosk = f"{base}/kiosk?token={rt.kiosk_token}&device=kiosque%201"
@@ -478,7 +479,7 @@ def serve(
             )
     sys.stdout.flush()
     if message_queue:
-        if not quiet:
+        if not no_links:
             click.echo(_("  message queue: %(url)s", url=message_queue))
         rt.owner = Owner(db_path)  # the clock ticker and checkpoints run in one process
         listen_now(socketio.server)

@@ -40,6 +40,11 @@ class FrontMissing(RuntimeError):
     """nginx is not installed."""
 
 
+# `kiosk serve`'s hidden option: the event's links (with their secrets) not printed. All
+# processes but the first get it, and the first when it is started again.
+NO_LINKS = "--no-links"
+
+
 def nginx_binary() -> str:
     found = shutil.which("nginx") or next(
         (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if Path(p).exists()), None
@@ -100,22 +105,27 @@ class Supervisor:
         self.listening = [False] * len(worker_args)
         self.failed_starts = [0] * len(worker_args)
 
-    def start_worker(self, n: int) -> None:
+    def start_worker(self, n: int, again: bool = False) -> None:
         self.listening[n] = False
+        args = self.worker_args[n]
+        if again and NO_LINKS not in args:  # the links and their secrets printed once
+            args = [*args, NO_LINKS]
         self.workers[n] = subprocess.Popen(
-            [*KIOSK, *self.worker_args[n]], env=self.env, preexec_fn=_end_with_parent
+            [*KIOSK, *args], env=self.env, preexec_fn=_end_with_parent
         )
 
     def run(self) -> int:
         from .server import raise_open_files_limit
 
-        raise_open_files_limit()  # inherited by nginx and the processes
-        for n in range(len(self.workers)):
-            self.start_worker(n)
-        self.front = subprocess.Popen(self.nginx_args, preexec_fn=_start_front)
+        # The handlers first and everything in the try: a signal or a failure while
+        # starting still stops what started and removes nginx's folder.
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, self._stop)
         try:
+            raise_open_files_limit()  # inherited by nginx and the processes
+            for n in range(len(self.workers)):
+                self.start_worker(n)
+            self.front = subprocess.Popen(self.nginx_args, preexec_fn=_start_front)
             while not self.stopping:
                 if self.front.poll() is not None:
                     log.error("the front (nginx) stopped: exit status %s", self.front.returncode)
@@ -144,7 +154,7 @@ class Supervisor:
                     )
                     time.sleep(RESTART_PAUSE)
                     if not self.stopping:
-                        self.start_worker(n)
+                        self.start_worker(n, again=True)
                 time.sleep(0.2)  # the supervisor's own pace: it only watches
             return 0
         finally:
@@ -240,9 +250,13 @@ def prepare(
     nginx = nginx_binary()
     prefix = Path(tempfile.mkdtemp(prefix="kiosk-front-"))
     ports = worker_ports(port, workers)
-    (prefix / "nginx.conf").write_text(
-        nginx_config(prefix, host, port, ports, certfile, keyfile), encoding="utf-8"
-    )
+    try:
+        (prefix / "nginx.conf").write_text(
+            nginx_config(prefix, host, port, ports, certfile, keyfile), encoding="utf-8"
+        )
+    except BaseException:
+        shutil.rmtree(prefix, ignore_errors=True)
+        raise
     epoch = str(time.time())  # one simulated clock for all (ignored without --clock)
     worker_args = [
         [
@@ -257,7 +271,7 @@ def prepare(
             front_url,
             "--clock-epoch",
             epoch,
-            *(["--no-links"] if n else []),  # the links printed once, by the first
+            *([NO_LINKS] if n else []),  # the links printed once, by the first
         ]
         for n, p in enumerate(ports)
     ]
