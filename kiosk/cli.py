@@ -477,13 +477,12 @@ def serve(
             click.echo(
                 _("  simulated clock from %(start)s at ×%(speed)s", start=start, speed=times)
             )
+        if message_queue:
+            click.echo(_("  message queue: %(url)s", url=message_queue))
     sys.stdout.flush()
     if message_queue:
-        if not no_links:
-            click.echo(_("  message queue: %(url)s", url=message_queue))
         rt.owner = Owner(db_path)  # the clock ticker and checkpoints run in one process
         listen_now(socketio.server)
-    sys.stdout.flush()
     socketio.start_background_task(run_ticker, rt, app.logger)
     socketio.start_background_task(run_checkpoints, db_path, owner=rt.owner)
     try:
