@@ -49,7 +49,8 @@ from common import (  # noqa: E402
     table,
 )
 
-from tests.cluster import Redis, free_ports, nginx_of, process_on, processes  # noqa: E402
+from tests.cluster import Redis, nginx_of, process_on, processes  # noqa: E402
+from tests.conftest import free_ports  # noqa: E402
 
 SIZES = {
     "full": {"attendees": 14400, "rounds": 24, "per_round": 600, "clients": 64,

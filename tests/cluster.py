@@ -1,12 +1,11 @@
 """Helpers for the tests (and benchmarks) of several processes: Debian's redis-server on a
-port of its own, a run of free ports, the processes of a front, and a socket.io client that
-queues what it receives."""
+port of its own, the processes of a front, and a socket.io client that queues what it
+receives."""
 
 from __future__ import annotations
 
 import queue
 import shutil
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -57,24 +56,6 @@ def nginx_of(supervisor: int) -> list[int]:
     workers, named by the titles nginx gives them."""
     masters = children(supervisor, b"nginx")
     return masters + [pid for master in masters for pid in children(master, b"nginx")]
-
-
-def free_ports(count: int) -> int:
-    """A port followed by count-1 free ports (the front's and its processes')."""
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = s.getsockname()[1]
-        if base + count > 65535:
-            continue
-        try:
-            for p in range(base, base + count):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", p))
-            return base
-        except OSError:
-            continue
-    raise RuntimeError("no run of free ports")
 
 
 class Redis:

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from .browsing import SERVER_DOWN
-from .cluster import Listener, free_ports, nginx_of, process_on
-from .conftest import KIOSK_COMMAND, KIOSK_TOKEN, TOKEN
+from .cluster import Listener, nginx_of, process_on
+from .conftest import KIOSK_COMMAND, KIOSK_TOKEN, TOKEN, free_ports
 
 
 class Front:
