@@ -49,7 +49,13 @@ from common import (  # noqa: E402
     table,
 )
 
-from tests.cluster import Redis, nginx_of, process_on, processes  # noqa: E402
+from tests.cluster import (  # noqa: E402
+    Redis,
+    front_arguments,
+    nginx_of,
+    process_on,
+    processes,
+)
 from tests.conftest import free_ports  # noqa: E402
 
 SIZES = {
@@ -70,10 +76,7 @@ class Front:
         self.workers = workers
         self.port = free_ports(workers + 1)
         self.log = workdir / f"front-{self.port}.log"
-        argv = [
-            *kiosk_command(), "serve", "--workers", str(workers), "--message-queue", redis.url,
-            "--host", "127.0.0.1", "--port", str(self.port), "--db", str(db), "--clock", clock,
-        ]  # fmt: skip
+        argv = [*kiosk_command(), *front_arguments(workers, redis.url, self.port, db, clock)]
         self.process = Process(argv, self.port, self.log)
         self.process.start("/api/schedule")
         for p in range(self.port + 1, self.port + 1 + workers):  # every process answers

@@ -51,6 +51,15 @@ def process_on(port: int) -> int:
     raise LookupError(port)
 
 
+def front_arguments(workers: int, redis_url: str, port: int, db: Path, clock: str) -> list[str]:
+    """`kiosk serve --workers` on loopback, as the tests and the bench start it (after the
+    command that runs kiosk)."""
+    return [
+        "serve", "--workers", str(workers), "--message-queue", redis_url,
+        "--host", "127.0.0.1", "--port", str(port), "--db", str(db), "--clock", clock,
+    ]  # fmt: skip
+
+
 def nginx_of(supervisor: int) -> list[int]:
     """The nginx of `kiosk serve --workers` (the process `supervisor`): its master and
     workers, named by the titles nginx gives them."""

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from .browsing import SERVER_DOWN
-from .cluster import Listener, nginx_of, process_on
+from .cluster import Listener, front_arguments, nginx_of, process_on
 from .conftest import KIOSK_COMMAND, KIOSK_TOKEN, TOKEN, free_ports
 
 
@@ -38,11 +38,7 @@ class Front:
         self.db = tmp_path / "kiosk.db"
         self.log = tmp_path / "front.log"
         self.workers = workers
-        cmd = [
-            *KIOSK_COMMAND, "serve", "--workers", str(workers), "--message-queue", redis_url,
-            "--host", "127.0.0.1", "--port", str(self.port), "--db", str(self.db),
-            "--clock", clock,
-        ]  # fmt: skip
+        cmd = [*KIOSK_COMMAND, *front_arguments(workers, redis_url, self.port, self.db, clock)]
         env = dict(
             os.environ,
             KIOSK_ORGANISER_TOKEN=TOKEN,
