@@ -186,14 +186,16 @@ class Supervisor:
 
 def _answers(port: int) -> bool:
     """Whether the kiosk process of `port` answers there (its X-Kiosk-Process says so: not
-    another program that holds the port)."""
+    another program that holds the port). An answer that is not HTTP is no process either:
+    another program's, or this poll's own request read back when, on a port in the kernel's
+    ephemeral range, it was given the port it polls as its own and connected to itself."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=0.5)
     try:
         conn.request("GET", "/api/schedule")
         response = conn.getresponse()
         response.read()
         return response.getheader("X-Kiosk-Process") == str(port)
-    except OSError:
+    except (OSError, http.client.HTTPException):  # nothing there yet, or not HTTP (below)
         return False
     finally:
         conn.close()

@@ -151,11 +151,12 @@ def scan(url: str, code: str) -> dict:
 
 
 def ephemeral_ports() -> range:
-    """The ports the kernel gives outgoing connections (Linux says which; elsewhere IANA's)."""
+    """The ports the kernel gives outgoing connections: Linux says which; if it cannot be
+    read, every port that Linux's default (32768-60999) or IANA's (49152-65535) may give."""
     try:
         low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
     except (OSError, ValueError):
-        low, high = 49152, 65535
+        low, high = 32768, 65535
     return range(low, high + 1)
 
 
@@ -169,10 +170,14 @@ def free_ports(count: int = 1) -> int:
     b'/api/schedule'"); and any connection may take the port before the server binds it.
     """
     ephemeral = ephemeral_ports()
-    below = range(10000, ephemeral.start - count)
-    candidates = below if len(below) > 1000 else range(ephemeral.stop, 65536 - count)
+    # Below the range and above it; from 10000 up where there is room (fewer services listen
+    # there), from 1024 (the first unprivileged port) where the range starts lower.
+    below = range(10000 if ephemeral.start > 11000 else 1024, ephemeral.start - count + 1)
+    firsts = [*below, *range(ephemeral.stop, 65536 - count + 1)]
+    if not firsts:
+        raise RuntimeError(f"the ephemeral ports {ephemeral} leave no {count} for test servers")
     for _ in range(200):
-        base = random.choice(candidates)  # random: test runs side by side rarely collide
+        base = random.choice(firsts)  # at random: test runs side by side rarely collide
         try:
             with contextlib.ExitStack() as held:
                 for port in range(base, base + count):

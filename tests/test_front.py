@@ -13,10 +13,13 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
 import pytest
+
+from kiosk import workers
 
 from .browsing import SERVER_DOWN
 from .cluster import Listener, front_arguments, nginx_of, process_on
@@ -308,6 +311,34 @@ def test_the_front_leaves_no_folder_behind(tmp_path, redis_server):
     finally:
         front.stop()
     assert list(temp.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        pytest.param(None, id="its-own-request-echoed"),  # a poll connected to itself reads it
+        pytest.param(b"SSH-2.0-OpenSSH_9.2\r\n", id="another-protocol"),
+    ],
+)
+def test_a_port_that_answers_but_not_in_http_is_not_a_process_up(reply):
+    # The supervisor polls each process's port until it answers; an answer that is not HTTP
+    # raised out of the poll (http.client's BadStatusLine is no OSError) and stopped them all.
+    with socket.socket() as program:
+        program.bind(("127.0.0.1", 0))
+        program.listen()
+
+        def answer():
+            conn, _ = program.accept()
+            with conn:
+                request = conn.recv(4096)
+                conn.sendall(request if reply is None else reply)
+
+        thread = threading.Thread(target=answer)
+        thread.start()
+        try:
+            assert workers._answers(program.getsockname()[1]) is False
+        finally:
+            thread.join(timeout=10)
 
 
 def test_a_process_that_cannot_start_stops_the_whole(tmp_path, redis_server):
