@@ -59,7 +59,9 @@ from tests.cluster import (  # noqa: E402
 from tests.conftest import free_ports  # noqa: E402
 
 SIZES = {
-    "full": {"attendees": 14400, "rounds": 24, "per_round": 600, "clients": 64,
+    # 72 rounds: a round's rate moves by a fifth either way on this machine, and the median
+    # of 24 rounds' ratios moved by 0.1 from run to run (1.51-1.72 in four full runs)
+    "full": {"attendees": 43200, "rounds": 72, "per_round": 600, "clients": 64,
              "screens": 2000, "commands": 50, "fanout_rounds": 3, "taps": 50, "kills": 5},
     "tiny": {"attendees": 200, "rounds": 2, "per_round": 40, "clients": 4,
              "screens": 20, "commands": 5, "fanout_rounds": 1, "taps": 4, "kills": 1},
@@ -216,13 +218,13 @@ def checkin_throughput(workdir: Path, redis: Redis, size: dict) -> dict:
         out = {}
         for name, config in configs.items():
             cpu, nginx_cpu = config.cpu_seconds(), config.nginx_cpu_seconds()
+            # against one process round by round: the machine's speed drifts (other guests
+            # on its host), and a round's neighbours ran at the same speed
+            ratios = [r / one for r, one in zip(rates[name], rates["one"], strict=True)]
             out[name] = {
                 "throughput": statistics.median(rates[name]),
-                # against one process round by round: the machine's speed drifts (other
-                # guests on its host), and a round's neighbours ran at the same speed
-                "paired_ratio": statistics.median(
-                    r / one for r, one in zip(rates[name], rates["one"], strict=True)
-                ),
+                "paired_ratio": statistics.median(ratios),
+                "paired_ratios": ratios,
                 "rounds": rates[name],
                 "cpu_ms": (cpu - cpu0[name][0]) * 1000 / done,
                 "nginx_cpu_ms": (nginx_cpu - cpu0[name][1]) * 1000 / done,
@@ -444,6 +446,14 @@ def run(workdir: Path, size_name: str = "full") -> tuple[str, dict]:
     return report(checkins, fan, paint, back), data
 
 
+def spread(values: list[float], form: str) -> str:
+    """min · first quartile · median · third quartile · max."""
+    if len(values) < 2:
+        return " · ".join([form.format(values[0])] * 5)
+    middle = statistics.quantiles(values, n=4, method="inclusive")  # within min and max
+    return " · ".join(form.format(v) for v in (min(values), *middle, max(values)))
+
+
 def report(checkins: dict, fan: dict, paint: dict, back: list[float]) -> str:
     one = checkins["one"]["throughput"]
     rows = [
@@ -451,15 +461,21 @@ def report(checkins: dict, fan: dict, paint: dict, back: list[float]) -> str:
          checkins[key]["paired_ratio"],
          checkins[key]["cpu_ms"], checkins[key]["nginx_cpu_ms"], checkins[key]["redis_cpu_ms"],
          checkins[key]["client_cpu_ms"], f"{checkins[key]['busiest_share']:.0%}",
-         " · ".join(f"{r:,.0f}" for r in checkins[key]["rounds"])]
+         spread(checkins[key]["rounds"], "{:,.0f}")]
         for key, label in (("one", "1 process, direct"), ("one_front", "1 process behind nginx"),
                            ("two_front", "2 processes behind nginx"))
     ]  # fmt: skip
     text = "### Check-in throughput\n\n" + table(
         ["", "check-ins/s (median round)", "× 1 process", "× 1 process, round by round (median)",
          "CPU ms/check-in: kiosk", "nginx",
-         "Redis", "client", "busiest process", "rounds"], rows,
+         "Redis", "client", "busiest process", "check-ins/s by round: min · quartiles · max"],
+        rows,
     )  # fmt: skip
+    ratios = checkins["two_front"]["paired_ratios"]
+    text += (
+        f"\n\nTwo processes behind nginx ÷ one process, round by round, over {len(ratios)} rounds"
+        f" (min · quartiles · max): {spread(ratios, '{:.2f}')}."
+    )
     text += "\n\n### Push fan-out\n\n" + table(
         ["screens", "", "p50 ms", "p99 ms", "max ms", "per-round p99", "lost", "kiosk CPU %"],
         [
