@@ -186,6 +186,31 @@ def test_a_check_in_through_one_process_reaches_the_arrivals_on_the_other(front)
         desk.close()
 
 
+def test_redis_restarted_behind_the_front_pushes_resume_across_processes(front, redis_server):
+    (one, a), (two, b) = sorted(sources_on_each_process(front).items())
+    screen = socket_from(front, a)
+    try:
+        assert screen.client.call("join", {"room": "lamartine"}, timeout=5) == {"ok": True}
+        screen.wait_for("state")
+        redis_server.stop()
+        # Redis away: the other process still takes the command through nginx (kept in
+        # SQLite), and its screens hear of it once Redis is back.
+        status, headers, _ = front.request(
+            b, "POST", "/api/rooms/lamartine/message", {"text": "Pendant la coupure"}, TOKEN
+        )
+        assert (status, headers["X-Kiosk-Process"]) == (200, two)
+        redis_server.start()
+        screen.wait_for("state", lambda s: s["message"] == "Pendant la coupure", timeout=15)
+        status, headers, state = front.request(
+            b, "POST", "/api/rooms/lamartine/message", {"text": "Rétabli"}, TOKEN
+        )
+        assert (status, headers["X-Kiosk-Process"]) == (200, two)
+        seen = screen.wait_for("state", lambda s: s["message"] == "Rétabli")
+        assert seen["version"] == state["version"]
+    finally:
+        screen.close()
+
+
 def test_the_front_passes_the_clients_own_address_to_the_throttles(front):
     (_one, a), (_two, b) = sorted(sources_on_each_process(front).items())
     # Eleven wrong secrets from one address: that address is told to wait...
