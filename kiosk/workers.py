@@ -195,7 +195,7 @@ def _answers(port: int) -> bool:
         response = conn.getresponse()
         response.read()
         return response.getheader("X-Kiosk-Process") == str(port)
-    except (OSError, http.client.HTTPException):  # nothing there yet, or not HTTP (below)
+    except (OSError, http.client.HTTPException):  # nothing there yet, or no HTTP there
         return False
     finally:
         conn.close()
