@@ -102,13 +102,17 @@ class Redis:
 
 
 class Listener:
-    """A socket.io client that queues the events it receives."""
+    """A socket.io client that queues the events it receives, with the moment each came."""
 
     def __init__(self, url: str, token: str | None = None, headers=None, **options):
         self.events: queue.Queue = queue.Queue()
+        self.arrived = 0.0  # time.monotonic() when the event wait_for returned came
         self.client = socketio.Client(reconnection=False, **options)
         for name in ("state", "attendance", "queue"):
-            self.client.on(name, lambda data, name=name: self.events.put((name, data)))
+            self.client.on(
+                name,
+                lambda data, name=name: self.events.put((name, data, time.monotonic())),
+            )
         self.client.connect(
             url,
             transports=["websocket"],
@@ -123,10 +127,11 @@ class Listener:
             if left <= 0:
                 raise AssertionError(f"no {name} event as expected within {timeout} s")
             try:
-                got, data = self.events.get(timeout=left)
+                got, data, at = self.events.get(timeout=left)
             except queue.Empty:
                 continue
             if got == name and check(data):
+                self.arrived = at
                 return data
 
     def close(self) -> None:
