@@ -196,7 +196,7 @@ def test_redis_restarted_behind_the_front_pushes_resume_across_processes(front, 
         screen.wait_for("state")
         redis_server.stop()
         # Redis away: the other process still takes the command through nginx (kept in
-        # SQLite), and its screens hear of it once Redis is back.
+        # SQLite), and the screen on the first hears of it once Redis is back.
         status, headers, _ = front.request(
             b, "POST", "/api/rooms/lamartine/message", {"text": "Pendant la coupure"}, TOKEN
         )
