@@ -107,11 +107,10 @@ class Supervisor:
 
     def start_worker(self, n: int, again: bool = False) -> None:
         self.listening[n] = False
-        args = self.worker_args[n]
-        if again and NO_LINKS not in args:  # the links and their secrets printed once
-            args = [*args, NO_LINKS]
+        # The links and their secrets printed once: by the first process, at its first start.
+        quiet = [NO_LINKS] if n or again else []
         self.workers[n] = subprocess.Popen(
-            [*KIOSK, *args], env=self.env, preexec_fn=_end_with_parent
+            [*KIOSK, *self.worker_args[n], *quiet], env=self.env, preexec_fn=_end_with_parent
         )
 
     def run(self) -> int:
@@ -273,9 +272,8 @@ def prepare(
             front_url,
             "--clock-epoch",
             epoch,
-            *([NO_LINKS] if n else []),  # the links printed once, by the first
         ]
-        for n, p in enumerate(ports)
+        for p in ports
     ]
     return Supervisor(
         worker_args,
